@@ -1,0 +1,158 @@
+"""Documented numbers: the ``expect`` section of a spec, recomputed and compared.
+
+Each expectation names a metric of a part of the network at some settings,
+the value as printed in its source, a tolerance (by default half a unit of the
+last printed digit, so "4.2M" means 4.15M to 4.25M) and the source. Where a
+printed value is a misprint, ``expected`` holds the value that is checked and
+``why`` says why; the printed value stays beside it. See docs/check.md.
+"""
+import re
+
+from .errors import SpecError
+from .graph import Settings, build
+from .report import make_report
+
+METRICS = ("mult_adds", "params", "bn_params", "other_ops", "flops", "mult_adds_share",
+           "params_share", "layers")
+SETTINGS_KEYS = ("alpha", "rho", "resolution", "set")
+KEYS = ("metric", "of", "printed", "expected", "tolerance", "source", "why", "note") + SETTINGS_KEYS
+SCOPES = {"total": None, "layer": "layers", "type": "by_type", "stage": "by_stage",
+          "resolution": "by_resolution"}
+_NUMBER = re.compile(r"^\s*([-+]?[0-9][0-9,]*(?:\.([0-9]+))?)\s*([KMGB%]?)\s*$")
+SCALE = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "%": 0.01}
+
+
+class Printed:
+    """A number as printed: '569M', '4.2', '94.86%', '1,248,424'."""
+
+    def __init__(self, text):
+        self.text = str(text)
+        match = _NUMBER.match(self.text)
+        if not match:
+            raise ValueError(f"cannot read {self.text!r} as a number (digits, optional "
+                             f"commas and decimals, then K, M, G, B or %)")
+        digits, decimals, unit = match.groups()
+        self.unit, self.scale = unit, SCALE[unit]
+        self.value = float(digits.replace(",", "")) * self.scale
+        # half a unit in the last printed place
+        self.half_unit = 0.5 * 10 ** -(len(decimals) if decimals else 0) * self.scale
+
+
+class Expectation:
+    """One documented number of a spec, with where it was written."""
+
+    def __init__(self, spec, entry, pos):
+        self.spec, self.entry, self.pos = spec, entry, pos
+        for key in entry:
+            if key not in KEYS:
+                raise entry.key_pos[key].error(f"unknown key {key!r} in an expectation; "
+                                               f"known: {', '.join(KEYS)}")
+        for key in ("metric", "printed", "source"):
+            if key not in entry:
+                raise pos.error(f"an expectation needs {key!r}")
+        self.metric = entry["metric"]
+        if self.metric not in METRICS:
+            raise entry.pos["metric"].error(f"invalid metric {self.metric!r}; valid: "
+                                            f"{', '.join(METRICS)}")
+        self.scope, self.target = _scope(entry)
+        self.printed = self._number("printed")
+        self.expected = self._number("expected") if "expected" in entry else self.printed
+        if "expected" in entry and "why" not in entry:
+            raise entry.key_pos["expected"].error("an 'expected' that differs from 'printed' "
+                                                  "needs 'why'")
+        if "tolerance" in entry:
+            self.tolerance = self._number("tolerance").value
+        else:
+            self.tolerance = self.expected.half_unit
+        self.settings = self._settings()
+
+    def _number(self, key):
+        try:
+            return Printed(self.entry[key])
+        except ValueError as exc:
+            raise self.entry.pos[key].error(str(exc)) from None
+
+    def _settings(self):
+        e = self.entry
+        overrides = e.get("set", {})
+        if not isinstance(overrides, dict):
+            raise e.pos["set"].error("set must map parameter names to values")
+        for key in ("alpha", "rho", "resolution"):
+            if key in e and not (isinstance(e[key], (int, float)) and not isinstance(e[key], bool)
+                                 and e[key] > 0):
+                raise e.pos[key].error(f"{key} must be a positive number")
+        return Settings(e.get("alpha", 1.0), e.get("rho", 1.0), e.get("resolution"),
+                        {k: v for k, v in overrides.items()})
+
+    def settings_key(self):
+        s = self.settings
+        return (s.alpha, s.rho, s.resolution, tuple(sorted(s.overrides.items())))
+
+    def describe(self):
+        """'mult_adds of type conv 1x1 at alpha 0.5, resolution 160'."""
+        where = "total" if self.scope == "total" else f"{self.scope} {self.target}"
+        settings = [f"{k} {self.entry[k]}" for k in ("alpha", "rho", "resolution") if k in self.entry]
+        settings += [f"{k}={v}" for k, v in self.entry.get("set", {}).items()]
+        return f"{self.metric} of {where}" + (f" at {', '.join(settings)}" if settings else "")
+
+    def computed(self, report):
+        """The metric read off ``report``; a missing layer/stage/type is an error here."""
+        if self.scope == "total":
+            item = dict(report["totals"], mult_adds_share=1.0, params_share=1.0)
+        else:
+            key = "name" if self.scope == "layer" else ("type" if self.scope == "type" else self.scope)
+            items = report.get(SCOPES[self.scope], [])
+            found = [i for i in items if i[key] == self.target]
+            if not found:
+                known = ", ".join(str(i[key]) for i in items[:40]) or "none"
+                raise self.entry.pos["of"].error(f"no {self.scope} {self.target!r} in the report; "
+                                                 f"there are: {known}")
+            item = found[0]
+        if self.metric == "flops":
+            return 2 * item["mult_adds"]
+        return item[self.metric]
+
+
+def _scope(entry):
+    text = str(entry.get("of", "total"))
+    scope, _, target = text.partition(" ")
+    if scope not in SCOPES or (scope != "total") != bool(target.strip()):
+        raise entry.pos.get("of", entry.at).error(
+            f"invalid 'of' {text!r}: use 'total', 'layer NAME', 'type TYPE', 'stage NAME' "
+            f"or 'resolution HxW'")
+    return scope, target.strip()
+
+
+def expectations(spec):
+    """The spec's expectations, validated."""
+    return [Expectation(spec, entry, spec.expect.pos[i]) for i, entry in enumerate(spec.expect)]
+
+
+def run(spec, label):
+    """Check every expectation of ``spec``; return the result dicts (contract keys)."""
+    reports, results = {}, []
+    for exp in expectations(spec):
+        key = exp.settings_key()
+        if key not in reports:
+            try:
+                reports[key] = make_report(build(spec, exp.settings), label)
+            except SpecError as exc:  # an unplaced settings problem belongs to the expectation
+                raise exc.at(exp.pos) from None
+        computed = exp.computed(reports[key])
+        deviation = computed - exp.expected.value
+        results.append({
+            "spec": label,
+            "path": spec.path,
+            "line": exp.pos.line,
+            "what": exp.describe(),
+            "printed": exp.printed.text,
+            "unit": exp.expected.unit,
+            "expected": exp.expected.value,
+            "computed": computed,
+            "deviation": deviation,
+            "tolerance": exp.tolerance,
+            "passed": abs(deviation) <= exp.tolerance + 1e-9 * max(1.0, abs(exp.expected.value)),
+            "source": exp.entry["source"],
+            "why": exp.entry.get("why", ""),
+        })
+    return results

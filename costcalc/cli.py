@@ -1,0 +1,134 @@
+"""The ``costcalc`` command: click decorators and wiring only (docs/commands.md).
+
+Every bad input ends here as one line on stderr and exit status 2:
+``PATH:LINE:COL: error: MESSAGE`` for a spec, ``costcalc: error: MESSAGE``
+for an option.
+"""
+import sys
+
+import click
+
+from .errors import SpecError
+
+FORMATS = ("table", "json", "csv", "markdown")
+POSITIVE = click.FloatRange(min=0, min_open=True)
+
+
+class _DefaultGroup(click.Group):
+    """``costcalc SPEC ...`` means ``costcalc report SPEC ...``."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["report"] + list(args)
+        return super().parse_args(ctx, args)
+
+
+def parse_sets(values):
+    """('groups=8', ...) -> {'groups': '8'}; a value without '=' is a usage error."""
+    overrides = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="'--set'")
+        overrides[name.strip()] = value.strip()
+    return overrides
+
+
+def settings_options(func):
+    """The options every command that analyses a spec shares."""
+    options = [
+        click.option("--alpha", type=POSITIVE, default=1.0, show_default=True,
+                     help="Width multiplier: thins each widening layer's channels."),
+        click.option("--rho", type=POSITIVE, default=1.0, show_default=True,
+                     help="Resolution multiplier: input side = round(side * rho)."),
+        click.option("--resolution", type=click.IntRange(min=1), default=None,
+                     help="Input side in pixels (overrides --rho)."),
+        click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+                     help="Override a parameter the spec declares (repeatable)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def analyse(spec_arg, alpha, rho, resolution, sets, flops=False):
+    from .graph import Settings, build
+    from .report import make_report
+    from .shipped import load
+
+    graph = build(load(spec_arg), Settings(alpha, rho, resolution, parse_sets(sets)))
+    return make_report(graph, spec_arg, flops=flops)
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="costcalc", message="costcalc %(version)s")
+def cli():
+    """Analytical mult-add and parameter counts of convolutional networks.
+
+    costcalc SPEC [options] prints the per-layer report of SPEC, a YAML file or
+    the name of a shipped spec (costcalc list shows them).
+    """
+
+
+@cli.command()
+@click.argument("spec")
+@settings_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--flops", is_flag=True, help="Show FLOPs (2 x mult-adds), labelled as such.")
+@click.option("--all-layers", is_flag=True,
+              help="Table and markdown: also list layers without mult-adds or params.")
+def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers):
+    """The per-layer report and totals of one architecture."""
+    from .render import RENDERERS
+
+    RENDERERS[fmt](analyse(spec, alpha, rho, resolution, sets, flops), sys.stdout,
+                   all_layers=all_layers)
+
+
+@cli.command(name="check")
+@click.argument("paths", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(("table", "json", "junit", "github")),
+              default="table", show_default=True)
+def check_command(paths, fmt):
+    """Recompute every documented number in the specs (default: the shipped ones).
+
+    Exit status 1 if any is outside its tolerance.
+    """
+    from . import check, shipped
+    from .render import CHECK_RENDERERS
+
+    targets = list(paths) or shipped.names()
+    results = []
+    for target in targets:
+        results += check.run(shipped.load(target), target)
+    CHECK_RENDERERS[fmt](results, sys.stdout)
+    return 0 if all(r["passed"] for r in results) else 1
+
+
+@cli.command(name="list")
+def list_command():
+    """The shipped specs, one line each."""
+    from . import shipped
+
+    for name in shipped.names():
+        spec = shipped.load(name)
+        click.echo(f"{name:<16} {spec.name}: {spec.source}")
+
+
+def main(argv=None):
+    """Run the CLI; turn every input error into one line and exit status 2."""
+    try:
+        status = cli.main(args=argv, prog_name="costcalc", standalone_mode=False)
+    except SpecError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    except click.exceptions.UsageError as exc:
+        click.echo(f"costcalc: error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("costcalc: aborted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (costcalc ... | head): not an error
+        sys.exit(0)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -1,0 +1,453 @@
+"""Every layer type, declared once: attributes, shape rule, cost formulas, docs.
+
+Shapes are (C, H, W) tuples of ints. A layer type is a subclass of ``LayerType``
+registered with ``@register``; its docstring is its user documentation (see
+``docs/layers.md``, which ``tests/test_docs.py`` keeps in step with this file).
+
+Cost of one layer (see ``docs/conventions.md``):
+
+- ``mult_adds``: multiply-accumulates of conv and fully connected layers only;
+- ``params``: their weights plus biases;
+- ``bn_params``: batch norm's learned scale and shift (2 per channel);
+- ``other_ops``: element operations of batch norm, activations, pooling, adds
+  and softmax, counted apart and never mixed into the two headline numbers.
+
+Symbols in the formulas: D_k (kernel side, kh x kw when not square), M input
+channels, N output channels, D_f output side (Ho x Wo), g groups.
+"""
+from .errors import SpecError
+
+REQUIRED = object()
+TYPES = {}          # name -> LayerType instance (aliases included)
+
+
+class ShapeError(ValueError):
+    """An impossible shape; the graph builder places it at the layer's line."""
+
+
+def register(name, *aliases):
+    """Class decorator: add a layer type under ``name`` (and its aliases), once."""
+    def add(cls):
+        layer_type = cls()
+        layer_type.name = name
+        layer_type.attrs = {  # defaults in normal form, as check_attr returns them
+            key: (kind, default if default is REQUIRED or default is None
+                  else check_attr(kind, default, key))
+            for key, (kind, default) in cls.attrs.items()}
+        layer_type.aliases = aliases
+        for key in (name,) + aliases:
+            if key in TYPES:
+                raise RuntimeError(f"layer type {key!r} registered twice")
+            TYPES[key] = layer_type
+        return cls
+    return add
+
+
+# ---------------------------------------------------------------- attribute kinds
+
+def _int(value, minimum):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _pair(value, minimum, what):
+    """An int or [a, b] of ints, each >= minimum -> (a, b)."""
+    if _int(value, minimum):
+        return (value, value)
+    if isinstance(value, list) and len(value) == 2 and all(_int(v, minimum) for v in value):
+        return (value[0], value[1])
+    low = "positive" if minimum > 0 else "non-negative"
+    raise ValueError(f"{what} must be a {low} integer or a list [height, width] of them, "
+                     f"not {value!r}")
+
+
+def check_attr(kind, value, name):
+    """Validate one attribute value of ``kind``; return its normal form."""
+    if kind == "channels" or kind == "count":
+        if not _int(value, 1):
+            raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        return value
+    if kind == "pair":
+        return _pair(value, 1, name)
+    if kind == "padding":
+        if value in ("same", "valid"):
+            return value
+        return _pair(value, 0, name + " (or 'same' / 'valid')")
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, not {value!r}")
+        return value
+    if kind == "scale":  # true: alpha; false: 1; a number: that multiplier
+        if isinstance(value, bool) or (isinstance(value, (int, float)) and value > 0):
+            return value
+        raise ValueError(f"{name} must be true, false or a positive number, not {value!r}")
+    if kind == "fraction":
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1:
+            return value
+        raise ValueError(f"{name} must be a number in [0, 1), not {value!r}")
+    if kind == "number":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        raise ValueError(f"{name} must be a number, not {value!r}")
+    raise AssertionError(kind)
+
+
+def conv_side(size, k, stride, pad, dilation=1, ceil_mode=False):
+    """Output side of a sliding window.
+
+    same:  ceil(size / stride)                    (TensorFlow's rule)
+    valid: floor((size - d(k-1) - 1) / stride) + 1
+    p:     floor((size + 2p - d(k-1) - 1) / stride) + 1   (ceil with ceil_mode)
+    """
+    if pad == "same":
+        return -(-size // stride)
+    extent = dilation * (k - 1) + 1
+    padded = size + 2 * (0 if pad == "valid" else pad)
+    if ceil_mode:
+        out = -(-(padded - extent) // stride) + 1
+        if (out - 1) * stride >= size + (0 if pad == "valid" else pad):
+            out -= 1  # the last window must start inside the input (PyTorch, Caffe)
+        return out
+    return (padded - extent) // stride + 1
+
+
+class Cost:
+    """The four counts of one layer (see the module docstring)."""
+
+    __slots__ = ("mult_adds", "params", "bn_params", "other_ops")
+
+    def __init__(self, mult_adds=0, params=0, bn_params=0, other_ops=0):
+        self.mult_adds, self.params = mult_adds, params
+        self.bn_params, self.other_ops = bn_params, other_ops
+
+
+class LayerType:
+    """Base: ``attrs`` maps attribute name to (kind, default or REQUIRED).
+
+    ``inputs`` is how many inputs the layer takes: 1, or "many" (add, concat).
+    ``widens`` is True for the types whose ``out`` the width multiplier thins.
+    """
+
+    attrs = {}
+    inputs = 1
+    widens = False
+    name = ""
+    aliases = ()
+
+    def shape(self, a, shapes):
+        """Output shape from attribute dict ``a`` and input shapes."""
+        return shapes[0]
+
+    def cost(self, a, shapes, out):
+        return Cost()
+
+    def category(self, a, shapes, out):
+        """The row of the by-type breakdown this layer is counted in."""
+        return self.name
+
+    def describe(self, a):
+        """Short kernel/stride/groups text for the report's table."""
+        return ""
+
+
+def _window_shape(a, shape, channels):
+    c, h, w = shape
+    kh, kw = a["k"]
+    sh, sw = a["stride"]
+    pad = a["padding"]
+    ph, pw = (pad, pad) if isinstance(pad, str) else pad
+    dh, dw = a.get("dilation", (1, 1))
+    ceil_mode = a.get("ceil_mode", False)
+    ho = conv_side(h, kh, sh, ph, dh, ceil_mode)
+    wo = conv_side(w, kw, sw, pw, dw, ceil_mode)
+    if ho < 1 or wo < 1:
+        raise ShapeError(f"a {kh}x{kw} window with stride {sh}x{sw} leaves no output "
+                         f"on an input of {h}x{w} (output {ho}x{wo})")
+    return (channels, ho, wo)
+
+
+def _kernel_text(a):
+    kh, kw = a["k"]
+    sh, sw = a["stride"]
+    stride = f"/{sh}" if sh == sw else f"/{sh}x{sw}"
+    return f"{kh}x{kw}{stride if (sh, sw) != (1, 1) else ''}"
+
+
+_CONV_COMMON = {"stride": ("pair", 1), "padding": ("padding", "same"),
+                "dilation": ("pair", 1), "bias": ("bool", False)}
+
+
+@register("conv", "conv2d")
+class Conv(LayerType):
+    """Standard (or group) convolution.
+
+    mult_adds = D_k^2 * (M / g) * N * D_f^2   (kh * kw for a non-square kernel)
+    params    = D_k^2 * (M / g) * N  (+ N with bias)
+    M and N must both be divisible by g. With g = M = N it is a depthwise layer.
+    """
+
+    attrs = dict({"out": ("channels", REQUIRED), "k": ("pair", REQUIRED),
+                  "groups": ("count", 1), "scale": ("scale", True)}, **_CONV_COMMON)
+    widens = True
+
+    def shape(self, a, shapes):
+        m, n, g = shapes[0][0], a["out"], a["groups"]
+        if m % g or n % g:
+            raise ShapeError(f"groups={g} must divide both the input channels ({m}, input "
+                             f"shape {fmt_shape(shapes[0])}) and the output channels ({n})")
+        return _window_shape(a, shapes[0], n)
+
+    def cost(self, a, shapes, out):
+        kh, kw = a["k"]
+        m, n, g = shapes[0][0], a["out"], a["groups"]
+        weights = kh * kw * (m // g) * n
+        return Cost(mult_adds=weights * out[1] * out[2],
+                    params=weights + (n if a["bias"] else 0))
+
+    def category(self, a, shapes, out):
+        kh, kw = a["k"]
+        g, m, n = a["groups"], shapes[0][0], a["out"]
+        if g == 1:
+            return f"conv {kh}x{kw}"
+        if g == m == n:
+            return f"depthwise {kh}x{kw}"
+        return f"group conv {kh}x{kw}"
+
+    def describe(self, a):
+        return _kernel_text(a) + (f" g{a['groups']}" if a["groups"] != 1 else "")
+
+
+@register("pointwise", "conv1x1")
+class Pointwise(Conv):
+    """1x1 convolution, optionally grouped (ShuffleNet's 1x1 GConv).
+
+    mult_adds = (M / g) * N * D_f^2
+    params    = (M / g) * N  (+ N with bias)
+    """
+
+    attrs = {"out": ("channels", REQUIRED), "groups": ("count", 1),
+             "stride": ("pair", 1), "bias": ("bool", False), "scale": ("scale", True)}
+
+    def shape(self, a, shapes):
+        return super().shape(_as_conv(a), shapes)
+
+    def cost(self, a, shapes, out):
+        return super().cost(_as_conv(a), shapes, out)
+
+    def category(self, a, shapes, out):
+        return "conv 1x1" if a["groups"] == 1 else "group conv 1x1"
+
+    def describe(self, a):
+        return super().describe(_as_conv(a))
+
+
+def _as_conv(a):
+    full = dict(a)
+    full.update(k=(1, 1), padding="valid", dilation=(1, 1))
+    return full
+
+
+@register("depthwise", "dwconv")
+class Depthwise(LayerType):
+    """Depthwise convolution: one D_k x D_k filter per input channel (times the
+    depth multiplier), output channels M * multiplier.
+
+    mult_adds = D_k^2 * M * multiplier * D_f^2
+    params    = D_k^2 * M * multiplier  (+ M * multiplier with bias)
+    """
+
+    attrs = dict({"k": ("pair", REQUIRED), "multiplier": ("count", 1)}, **_CONV_COMMON)
+
+    def shape(self, a, shapes):
+        return _window_shape(a, shapes[0], shapes[0][0] * a["multiplier"])
+
+    def cost(self, a, shapes, out):
+        kh, kw = a["k"]
+        weights = kh * kw * out[0]
+        return Cost(mult_adds=weights * out[1] * out[2],
+                    params=weights + (out[0] if a["bias"] else 0))
+
+    def category(self, a, shapes, out):
+        kh, kw = a["k"]
+        return f"depthwise {kh}x{kw}"
+
+    def describe(self, a):
+        mult = a["multiplier"]
+        return _kernel_text(a) + (f" x{mult}" if mult != 1 else "")
+
+
+@register("fc", "linear", "dense")
+class FullyConnected(LayerType):
+    """Fully connected layer on the flattened input (M = C * H * W features).
+
+    mult_adds = M * N
+    params    = M * N  (+ N with bias)
+    Output shape (N, 1, 1). Not thinned by alpha unless ``scale`` says so,
+    because its output is usually the class count.
+    """
+
+    attrs = {"out": ("channels", REQUIRED), "bias": ("bool", True), "scale": ("scale", False)}
+    widens = True
+
+    def shape(self, a, shapes):
+        return (a["out"], 1, 1)
+
+    def cost(self, a, shapes, out):
+        c, h, w = shapes[0]
+        weights = c * h * w * a["out"]
+        return Cost(mult_adds=weights, params=weights + (a["out"] if a["bias"] else 0))
+
+
+@register("batchnorm", "bn")
+class BatchNorm(LayerType):
+    """Batch normalisation (inference form y = scale * x + shift).
+
+    bn_params = 2 * C (scale and shift; the running mean and variance are
+    buffers, not counted); other_ops = C * H * W (one multiply-add per element).
+    """
+
+    def cost(self, a, shapes, out):
+        c, h, w = out
+        return Cost(bn_params=2 * c, other_ops=c * h * w)
+
+
+class Elementwise(LayerType):
+    """An element-wise function: other_ops = C * H * W, no parameters."""
+
+    def cost(self, a, shapes, out):
+        return Cost(other_ops=out[0] * out[1] * out[2])
+
+
+for _name in ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "hswish", "swish", "softmax"):
+    register(_name)(type(_name.title().replace("_", ""), (Elementwise,), {
+        "__doc__": f"{_name}: element-wise, other_ops = C * H * W, no parameters."}))
+
+
+class Pool(LayerType):
+    """Pooling over a kh x kw window (stride defaults to the kernel).
+
+    other_ops = kh * kw * C * Ho * Wo (one read-and-combine per window element).
+    """
+
+    attrs = {"k": ("pair", REQUIRED), "stride": ("pair", None),
+             "padding": ("padding", "same"), "ceil_mode": ("bool", False)}
+
+    def shape(self, a, shapes):
+        if a["stride"] is None:
+            a["stride"] = a["k"]
+        return _window_shape(a, shapes[0], shapes[0][0])
+
+    def cost(self, a, shapes, out):
+        kh, kw = a["k"]
+        return Cost(other_ops=kh * kw * out[0] * out[1] * out[2])
+
+    def describe(self, a):
+        return _kernel_text(a)
+
+
+@register("maxpool")
+class MaxPool(Pool):
+    __doc__ = "Max pooling. " + Pool.__doc__
+
+
+@register("avgpool")
+class AvgPool(Pool):
+    __doc__ = "Average pooling. " + Pool.__doc__
+
+
+@register("global_avgpool", "globalpool")
+class GlobalAvgPool(LayerType):
+    """Global average pooling: (C, H, W) -> (C, 1, 1); other_ops = C * H * W."""
+
+    def shape(self, a, shapes):
+        return (shapes[0][0], 1, 1)
+
+    def cost(self, a, shapes, out):
+        c, h, w = shapes[0]
+        return Cost(other_ops=c * h * w)
+
+
+@register("add")
+class Add(LayerType):
+    """Element-wise sum of two or more inputs of equal shape (a residual add).
+
+    other_ops = (inputs - 1) * C * H * W
+    """
+
+    inputs = "many"
+
+    def shape(self, a, shapes):
+        for other in shapes[1:]:
+            if other != shapes[0]:
+                raise ShapeError(f"add needs inputs of equal shape, got {fmt_shape(shapes[0])} "
+                                 f"and {fmt_shape(other)}")
+        return shapes[0]
+
+    def cost(self, a, shapes, out):
+        return Cost(other_ops=(len(shapes) - 1) * out[0] * out[1] * out[2])
+
+
+@register("concat")
+class Concat(LayerType):
+    """Concatenation along channels of inputs with equal H x W; no cost."""
+
+    inputs = "many"
+
+    def shape(self, a, shapes):
+        for other in shapes[1:]:
+            if other[1:] != shapes[0][1:]:
+                raise ShapeError(f"concat needs inputs of equal height and width, got "
+                                 f"{fmt_shape(shapes[0])} and {fmt_shape(other)}")
+        return (sum(s[0] for s in shapes), shapes[0][1], shapes[0][2])
+
+
+@register("shuffle", "channel_shuffle")
+class ChannelShuffle(LayerType):
+    """ShuffleNet's channel shuffle: a permutation of C into g groups; no cost.
+    C must be divisible by g."""
+
+    attrs = {"groups": ("count", REQUIRED)}
+
+    def shape(self, a, shapes):
+        if shapes[0][0] % a["groups"]:
+            raise ShapeError(f"channel shuffle with groups={a['groups']} needs channels "
+                             f"divisible by it, got input {fmt_shape(shapes[0])}")
+        return shapes[0]
+
+    def describe(self, a):
+        return f"g{a['groups']}"
+
+
+@register("flatten")
+class Flatten(LayerType):
+    """(C, H, W) -> (C * H * W, 1, 1); no cost."""
+
+    def shape(self, a, shapes):
+        c, h, w = shapes[0]
+        return (c * h * w, 1, 1)
+
+
+@register("dropout")
+class Dropout(LayerType):
+    """Dropout: the identity at inference; no cost."""
+
+    attrs = {"rate": ("fraction", 0.5)}
+
+
+def fmt_shape(shape):
+    """(32, 112, 112) -> '32x112x112'."""
+    return "x".join(str(v) for v in shape)
+
+
+def lookup(name, pos):
+    """The LayerType called ``name``, or an error at ``pos`` listing the known ones."""
+    layer_type = TYPES.get(name)
+    if layer_type is None:
+        known = ", ".join(sorted(t for t, v in TYPES.items() if v.name == t))
+        raise SpecError(f"unknown layer type {name!r}; known types: {known}",
+                        pos.path, pos.line, pos.col)
+    return layer_type
+
+
+def canonical_types():
+    """One entry per layer type (no aliases), in registration order."""
+    return [t for key, t in TYPES.items() if t.name == key]

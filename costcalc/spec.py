@@ -1,0 +1,260 @@
+"""Step 2: a loaded YAML tree to a validated ``Spec`` (the language: docs/spec-language.md).
+
+Only the top level is checked here (keys, input, parameters, width rule,
+blocks); layer entries are checked as the graph is built, where their shapes
+are known.
+"""
+import math
+
+import yaml
+
+from .errors import SpecError
+from .expr import ExprError, make_divisible, substitute
+from .yamlload import Map, Seq, load_file
+
+TOP_KEYS = ("name", "source", "description", "notes", "input", "params", "width",
+            "defaults", "blocks", "layers", "expect")
+WIDTH_RULES = ("floor", "make_divisible", "round", "exact")
+MULTIPLIERS = ("alpha", "rho", "resolution")   # names expressions can always use
+
+
+class Param:
+    """A spec-level parameter: a default, optional choices, optional doc."""
+
+    __slots__ = ("name", "default", "choices", "doc", "pos")
+
+    def __init__(self, name, default, choices, doc, pos):
+        self.name, self.default, self.choices, self.doc, self.pos = name, default, choices, doc, pos
+
+
+class Block:
+    """A reusable group of layers with named arguments (None = required)."""
+
+    __slots__ = ("name", "args", "layers", "pos")
+
+    def __init__(self, name, args, layers, pos):
+        self.name, self.args, self.layers, self.pos = name, args, layers, pos
+
+
+class WidthRule:
+    """How the width multiplier turns ``c`` channels into an integer.
+
+    floor:          max(int(c * alpha), min)               MobileNet (TF-slim)
+    make_divisible: make_divisible(c * alpha, divisor)      MobileNetV2
+    round:          max(round(c * alpha), min)
+    exact:          c * alpha must be a whole number
+    A multiplier of exactly 1 leaves every count unchanged.
+    """
+
+    def __init__(self, rule="floor", minimum=1, divisor=8):
+        self.rule, self.minimum, self.divisor = rule, minimum, divisor
+
+    def apply(self, channels, multiplier):
+        if multiplier == 1:
+            return channels
+        scaled = channels * multiplier
+        if self.rule == "floor":
+            return max(int(scaled), self.minimum)
+        if self.rule == "make_divisible":
+            return make_divisible(scaled, self.divisor)
+        if self.rule == "round":
+            return max(math.floor(scaled + 0.5), self.minimum)
+        if abs(scaled - round(scaled)) > 1e-9:
+            raise ValueError(f"{channels} channels x {multiplier} = {scaled:g} is not a whole "
+                             f"number (width rule 'exact')")
+        return int(round(scaled))
+
+    def text(self):
+        if self.rule == "make_divisible":
+            return f"make_divisible(c * alpha, {self.divisor})"
+        if self.rule == "exact":
+            return "c * alpha (exact)"
+        return f"max({'int' if self.rule == 'floor' else 'round'}(c * alpha), {self.minimum})"
+
+
+class Spec:
+    """A validated spec; ``layers`` and block bodies stay as positioned YAML."""
+
+    def __init__(self, path, tree):
+        self.path = str(path)
+        self.tree = tree
+        self.name = _text(tree, "name", required=True)
+        self.source = _text(tree, "source")
+        self.input = _input(tree)
+        self.params = _params(tree)
+        self.width = _width(tree)
+        self.defaults = _defaults(tree)
+        self.blocks = _blocks(tree)
+        self.layers = _layer_list(tree, "layers", tree, required=True)
+        self.expect = tree.get("expect", [])
+        if not isinstance(self.expect, list):
+            raise tree.pos["expect"].error("expect must be a list of documented numbers")
+
+    def resolve_params(self, overrides=None):
+        """Parameter values after ``--set`` overrides; later defaults may use earlier ones.
+
+        ``overrides`` maps name -> text (parsed as a YAML scalar).
+        """
+        overrides = dict(overrides or {})
+        for name in overrides:
+            if name not in self.params:
+                declared = ", ".join(self.params) or "none"
+                pos = self.tree.key_pos.get("params", self.tree.at)
+                raise pos.error(f"--set {name}: the spec declares no parameter {name!r}; "
+                                f"declared: {declared}")
+        values = {}
+        for name, param in self.params.items():
+            if name in overrides:
+                value = _scalar(overrides[name])
+            else:
+                try:
+                    value = substitute(param.default, values)
+                except ExprError as exc:
+                    raise param.pos.error(f"parameter {name}: {exc}") from None
+            if param.choices is not None and value not in param.choices:
+                raise param.pos.error(f"parameter {name} = {value!r} is not one of "
+                                      f"{', '.join(map(str, param.choices))}")
+            values[name] = value
+        return values
+
+
+def load_spec(path):
+    """Read, parse and validate the spec at ``path``."""
+    tree = load_file(path)
+    if not isinstance(tree, Map):
+        raise SpecError("a spec must be a mapping with name, input and layers", str(path), 1, 1)
+    for key in tree:
+        if key not in TOP_KEYS:
+            raise tree.key_pos[key].error(f"unknown top-level key {key!r}; "
+                                          f"known: {', '.join(TOP_KEYS)}")
+    return Spec(path, tree)
+
+
+def _scalar(text):
+    try:
+        return yaml.safe_load(text) if isinstance(text, str) else text
+    except yaml.YAMLError:
+        return text
+
+
+def _text(tree, key, required=False):
+    if key not in tree:
+        if required:
+            raise tree.at.error(f"the spec needs a {key!r}")
+        return ""
+    if not isinstance(tree[key], str):
+        raise tree.pos[key].error(f"{key} must be text")
+    return tree[key]
+
+
+def _input(tree):
+    if "input" not in tree:
+        raise tree.at.error("the spec needs an 'input': [channels, height, width]")
+    value = tree["input"]
+    if not (isinstance(value, list) and len(value) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
+        raise tree.pos["input"].error(f"input must be [channels, height, width] of positive "
+                                      f"integers, not {value!r}")
+    return tuple(value)
+
+
+def _params(tree):
+    raw = tree.get("params", Map())
+    if not isinstance(raw, dict):
+        raise tree.pos["params"].error("params must be a mapping of name: default")
+    params = {}
+    for name, value in raw.items():
+        pos = raw.pos[name]
+        if not (isinstance(name, str) and name.isidentifier()) or name in MULTIPLIERS:
+            raise raw.key_pos[name].error(f"parameter name {name!r} must be an identifier "
+                                          f"other than {', '.join(MULTIPLIERS)}")
+        choices, doc = None, ""
+        if isinstance(value, dict):
+            unknown = set(value) - {"default", "choices", "doc"}
+            if unknown or "default" not in value:
+                raise pos.error(f"parameter {name}: a mapping needs 'default' and may have "
+                                f"'choices' and 'doc' (got {', '.join(map(str, value))})")
+            choices, doc, value = value.get("choices"), value.get("doc", ""), value["default"]
+            if choices is not None and not isinstance(choices, list):
+                raise pos.error(f"parameter {name}: choices must be a list")
+        if isinstance(value, (dict, list)) or value is None:
+            raise pos.error(f"parameter {name}: a default must be a number, text or true/false")
+        params[name] = Param(name, value, choices, doc, pos)
+    return params
+
+
+def _width(tree):
+    raw = tree.get("width", Map())
+    if not isinstance(raw, dict):
+        raise tree.pos["width"].error("width must be a mapping: {rule, min, divisor}")
+    for key in raw:
+        if key not in ("rule", "min", "divisor"):
+            raise raw.key_pos[key].error(f"unknown width key {key!r}; known: rule, min, divisor")
+    rule = raw.get("rule", "floor")
+    if rule not in WIDTH_RULES:
+        raise raw.pos["rule"].error(f"invalid width rule {rule!r}; valid: {', '.join(WIDTH_RULES)}")
+    for key in ("min", "divisor"):
+        if key in raw and not (isinstance(raw[key], int) and not isinstance(raw[key], bool)
+                               and raw[key] > 0):
+            raise raw.pos[key].error(f"width {key} must be a positive integer")
+    return WidthRule(rule, raw.get("min", 1), raw.get("divisor", 8))
+
+
+def _defaults(tree):
+    from .layers import lookup  # the layer registry is the only judge of type names
+    raw = tree.get("defaults", Map())
+    if not isinstance(raw, dict):
+        raise tree.pos["defaults"].error("defaults must map a layer type to {attribute: value}")
+    defaults = {}
+    for type_name, values in raw.items():
+        layer_type = lookup(type_name, raw.key_pos[type_name])
+        if not isinstance(values, dict):
+            raise raw.pos[type_name].error(f"defaults for {type_name} must be a mapping")
+        for key in values:
+            if key not in layer_type.attrs:
+                raise values.key_pos[key].error(
+                    f"{type_name} has no attribute {key!r}; known: "
+                    f"{', '.join(layer_type.attrs) or 'none'}")
+        defaults.setdefault(layer_type.name, Map()).update(values)
+        defaults[layer_type.name].pos = values.pos
+    return defaults
+
+
+def _blocks(tree):
+    raw = tree.get("blocks", Map())
+    if not isinstance(raw, dict):
+        raise tree.pos["blocks"].error("blocks must map a block name to {args, layers}")
+    blocks = {}
+    for name, body in raw.items():
+        pos = raw.pos[name]
+        if not isinstance(body, dict):
+            raise pos.error(f"block {name} must be a mapping with 'layers' (and 'args')")
+        for key in body:
+            if key not in ("args", "layers", "doc"):
+                raise body.key_pos[key].error(f"unknown key {key!r} in block {name}; "
+                                              f"known: args, layers, doc")
+        args = body.get("args", Map())
+        if isinstance(args, list):  # [a, b] is short for {a: null, b: null}
+            args = Map({a: None for a in args})
+        if not isinstance(args, dict):
+            raise body.pos["args"].error(f"args of block {name} must map name to default "
+                                         f"(null: required)")
+        for arg in args:
+            if not (isinstance(arg, str) and arg.isidentifier()):
+                raise body.pos["args"].error(f"argument name {arg!r} must be an identifier")
+        blocks[name] = Block(name, dict(args), _layer_list(body, "layers", body, True), pos)
+    return blocks
+
+
+def _layer_list(owner, key, where, required=False):
+    if key not in owner:
+        if required:
+            raise where.at.error(f"{key!r} is missing: a list of layers is needed")
+        return []
+    value = owner[key]
+    if not isinstance(value, list) or not value:
+        raise owner.pos[key].error(f"{key} must be a non-empty list of layers")
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise value.pos[i].error("each layer must be a mapping, such as {type: conv, ...}")
+    return value
