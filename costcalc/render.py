@@ -58,15 +58,22 @@ def type_rows(report):
 TYPE_HEADER = ["Type", "Mult-adds", "MA %", "Params", "Params %"]
 
 
-def summary_lines(report):
+def summary_lines(report, shown=None):
+    """The lines under the tables; ``shown`` is the list of rows the table listed."""
     t = report["totals"]
-    lines = [f"Total: {human(t['mult_adds'])} mult-adds ({t['mult_adds']:,}), "
-             f"{human(t['params'])} params ({t['params']:,}, weights + biases)"]
+    lines = [f"Total: {human(t['mult_adds'])} mult-adds ({t['mult_adds']:,}) and "
+             f"{human(t['params'])} params ({t['params']:,}: weights + biases)."]
     if "flops" in t:
-        lines.append(f"FLOPs (2 x mult-adds): {human(t['flops'])} ({t['flops']:,})")
-    lines.append(f"Apart from the totals: batch norm params {human(t['bn_params'])}, "
-                 f"other ops (BN, activations, pooling, adds) {human(t['other_ops'])}")
-    lines.append(f"{t['layers']} layers; width rule {report['width_rule']}; {UNIT_NOTE}")
+        lines.append(f"FLOPs = 2 x mult-adds = {human(t['flops'])} ({t['flops']:,}).")
+    lines.append(f"Not in the totals: {human(t['bn_params'])} batch norm params; "
+                 f"{human(t['other_ops'])} other ops (batch norm, activations, pooling, adds).")
+    layers = f"{t['layers']} layers"
+    if shown is not None and len(shown) < t["layers"]:
+        types = sorted({r["type"] for r in report["layers"] if not (r["mult_adds"] or r["params"])})
+        layers += (f"; {t['layers'] - len(shown)} without mult-adds or params are not listed "
+                   f"({', '.join(types)}): --all-layers lists them")
+    lines.append(layers + ".")
+    lines.append(f"Width rule: {report['width_rule']}. {UNIT_NOTE}.")
     return lines
 
 
@@ -75,15 +82,6 @@ def shown_layers(report, all_layers):
     if all_layers:
         return report["layers"]
     return [r for r in report["layers"] if r["mult_adds"] or r["params"]]
-
-
-def hidden_note(report, shown):
-    hidden = len(report["layers"]) - len(shown)
-    if not hidden:
-        return []
-    types = sorted({r["type"] for r in report["layers"] if not (r["mult_adds"] or r["params"])})
-    return [f"{hidden} layers without mult-adds or params not shown ({', '.join(types)}); "
-            f"--all-layers shows them"]
 
 
 def render_table(report, out, all_layers=False):
@@ -113,8 +111,8 @@ def render_table(report, out, all_layers=False):
     for cells in type_rows(report):
         by_type.add_row(*cells)
     console.print(by_type)
-    for line in summary_lines(report) + hidden_note(report, shown):
-        console.print(line, soft_wrap=True)
+    for line in summary_lines(report, shown):
+        console.print(line)
 
 
 def _md_table(header, rows, right):
@@ -132,7 +130,7 @@ def render_markdown(report, out, all_layers=False):
     out.write(_md_table([h for h, _, _ in columns], rows, [j == "right" for _, j, _ in columns]))
     out.write("\n\n#### By layer type\n\n")
     out.write(_md_table(TYPE_HEADER, type_rows(report), [False, True, True, True, True]))
-    lines = summary_lines(report) + hidden_note(report, shown)
+    lines = summary_lines(report, shown)
     out.write("\n\n" + "\n".join(line + "  " for line in lines).rstrip() + "\n")
 
 

@@ -122,7 +122,9 @@ def load_spec(path):
     """Read, parse and validate the spec at ``path``."""
     tree = load_file(path)
     if not isinstance(tree, Map):
-        raise SpecError("a spec must be a mapping with name, input and layers", str(path), 1, 1)
+        pos = getattr(tree, "at", None)
+        raise SpecError("a spec must be a mapping with name, input and layers", str(path),
+                        pos.line if pos else 1, pos.col if pos else 1)
     for key in tree:
         if key not in TOP_KEYS:
             raise tree.key_pos[key].error(f"unknown top-level key {key!r}; "
