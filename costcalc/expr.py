@@ -46,6 +46,9 @@ FUNCTIONS = {
 CALLABLE = set(FUNCTIONS) | {"ch"}
 
 
+_GLOBALS = dict(FUNCTIONS, __builtins__={})
+
+
 class ExprError(ValueError):
     """A bad expression; the caller attaches the position."""
 
@@ -76,10 +79,8 @@ def compile_expr(text):
 def evaluate(text, names):
     """Evaluate one expression with ``names`` (a dict) in scope."""
     code = compile_expr(text)
-    scope = dict(FUNCTIONS)
-    scope.update(names)
     try:
-        return eval(code, {"__builtins__": {}}, scope)  # vetted above: arithmetic only
+        return eval(code, _GLOBALS, names)  # vetted above: arithmetic only
     except NameError as exc:
         raise ExprError(f"in {text!r}: unknown name {str(exc).split(chr(39))[1]!r}; "
                         f"known: {', '.join(sorted(names)) or 'none'}") from None

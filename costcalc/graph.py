@@ -27,9 +27,10 @@ class Node:
 class Settings:
     """What the command line chose: multipliers, resolution, parameter overrides."""
 
-    def __init__(self, alpha=1.0, rho=1.0, resolution=None, overrides=None):
+    def __init__(self, alpha=1.0, rho=1.0, resolution=None, overrides=None, standard_conv=False):
         self.alpha, self.rho, self.resolution = alpha, rho, resolution
         self.overrides = dict(overrides or {})
+        self.standard_conv = standard_conv  # replace depthwise separable pairs (transform.py)
 
 
 class Graph:
@@ -62,7 +63,11 @@ def build(spec, settings=None):
                  ch=builder.channels, input_channels=shape[0], input_height=shape[1],
                  input_width=shape[2])
     builder.sequence(spec.layers, _Scope("", IMAGE, names, ""))
-    return Graph(spec, settings, shape, params, builder.nodes)
+    graph = Graph(spec, settings, shape, params, builder.nodes)
+    if settings.standard_conv:
+        from .transform import standard_conv
+        graph = standard_conv(graph)
+    return graph
 
 
 class _Scope:
@@ -87,6 +92,7 @@ class _Builder:
     def __init__(self, spec, settings, shape):
         self.spec, self.settings, self.image = spec, settings, shape
         self.nodes, self.index, self.depth = [], {}, 0
+        self.plans, self.results = {}, {}   # per spec entry, per (attributes, input shapes)
 
     def channels(self, count):
         """``ch(c)`` in expressions: c thinned by alpha with the spec's width rule."""
@@ -202,36 +208,59 @@ class _Builder:
         scope.previous = inner.previous
 
     def layer(self, entry, scope, pos):
-        layer_type = lookup(self.value(entry, "type", scope.names), entry.pos["type"])
-        for key in entry:
-            if key not in layer_type.attrs and key not in ENTRY_KEYS:
-                raise entry.key_pos[key].error(
-                    f"unknown attribute {key!r} for {layer_type.name}; its attributes: "
-                    f"{', '.join(list(layer_type.attrs) + list(ENTRY_KEYS))}")
-        inputs = self.inputs(entry, scope, layer_type, pos)
-        shapes = [self.shape_of(i) for i in inputs]
-        names = scope.names
-        if is_template_entry(entry):
-            names = dict(names, in_channels=shapes[0][0], in_height=shapes[0][1],
+        plan = self.plans.get(id(entry))
+        if plan is None:
+            plan = self.plans[id(entry)] = self.plan(entry, scope.names)
+        layer_type, static_attrs = plan
+        if layer_type.inputs == 1 and "input" not in entry and "inputs" not in entry:
+            inputs = [scope.previous]   # the common case, kept short: it runs per layer
+        else:
+            inputs = self.inputs(entry, scope, layer_type, pos)
+        nodes = self.nodes
+        shapes = [nodes[i].shape if i >= 0 else self.image for i in inputs]
+        if static_attrs is not None:  # no expression in the entry: same attributes each time
+            attrs, names = static_attrs, scope.names
+        else:
+            names = dict(scope.names, in_channels=shapes[0][0], in_height=shapes[0][1],
                          in_width=shapes[0][2])
-        attrs = self.attributes(entry, layer_type, names, pos)
+            attrs = self.attributes(entry, layer_type, names, pos)
         name = self.value(entry, "name", names) if "name" in entry else None
         name = scope.full(name if name is not None else scope.auto_name(layer_type.name))
         if name in self.index:
             raise (entry.pos.get("name") or pos).error(
                 f"layer name {name!r} is used twice (first at line "
                 f"{self.nodes[self.index[name]].pos.line})")
-        try:
-            shape = layer_type.shape(attrs, shapes)
-        except ShapeError as exc:
-            raise pos.error(f"{name} ({layer_type.name}): {exc}") from None
+        key = (id(attrs), tuple(shapes)) if static_attrs is not None else None
+        result = self.results.get(key) if key else None
+        if result is None:
+            try:
+                shape = layer_type.shape(attrs, shapes)
+            except ShapeError as exc:
+                raise pos.error(f"{name} ({layer_type.name}): {exc}") from None
+            result = (shape, layer_type.cost(attrs, shapes, shape),
+                      layer_type.category(attrs, shapes, shape))
+            if key:
+                self.results[key] = result
         stage = self.value(entry, "stage", names) if "stage" in entry else scope.stage
-        node = Node(name, layer_type, attrs, inputs, shape, stage, pos,
-                    layer_type.cost(attrs, shapes, shape),
-                    layer_type.category(attrs, shapes, shape))
-        self.index[name] = len(self.nodes)
-        scope.previous = len(self.nodes)
-        self.nodes.append(node)
+        scope.previous = self.index[name] = len(nodes)
+        nodes.append(Node(name, layer_type, attrs, inputs, result[0], stage, pos, result[1],
+                          result[2]))
+
+    def plan(self, entry, names):
+        """Check an entry's keys once; resolve its attributes once if nothing in them
+        (or in the spec's defaults for its type) is an expression."""
+        layer_type = lookup(self.value(entry, "type", names), entry.pos["type"])
+        for key in entry:
+            if key not in layer_type.attrs and key not in ENTRY_KEYS:
+                raise entry.key_pos[key].error(
+                    f"unknown attribute {key!r} for {layer_type.name}; its attributes: "
+                    f"{', '.join(list(layer_type.attrs) + list(ENTRY_KEYS))}")
+        defaults = self.spec.defaults.get(layer_type.name, {})
+        static = not (is_template(entry["type"]) or any(
+            is_template(v) for k, v in entry.items() if k in layer_type.attrs) or any(
+            is_template(v) for v in defaults.values()))
+        return layer_type, (self.attributes(entry, layer_type, names, entry.at)
+                            if static else None)
 
     def attributes(self, entry, layer_type, names, pos):
         defaults = self.spec.defaults.get(layer_type.name, {})
@@ -310,10 +339,6 @@ class _Builder:
 def _iteration_name(base, names, i):
     """``dws${i}`` is evaluated; a plain ``stage`` becomes stage1, stage2, ..."""
     return str(substitute(base, names)) if is_template(base) else f"{base}{i + 1}"
-
-
-def is_template_entry(entry):
-    return any(is_template(v) for v in entry.values())
 
 
 def _check_keys(entry, allowed, what, pos):

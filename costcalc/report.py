@@ -9,36 +9,40 @@ COUNTS = ("mult_adds", "params", "bn_params", "other_ops")
 
 def make_report(graph, spec_label, flops=False):
     """Build the report dict of ``graph``; ``spec_label`` is how the user named it."""
-    spec, settings = graph.spec, graph.settings
-    totals = {key: 0 for key in COUNTS}
+    spec, settings, nodes = graph.spec, graph.settings, graph.nodes
+    totals = {"mult_adds": sum(n.cost.mult_adds for n in nodes),
+              "params": sum(n.cost.params for n in nodes),
+              "bn_params": sum(n.cost.bn_params for n in nodes),
+              "other_ops": sum(n.cost.other_ops for n in nodes),
+              "layers": len(nodes)}
+    all_mult_adds, all_params = totals["mult_adds"] or 1, totals["params"] or 1
+    describe = {}   # kernel text per (type, attributes): attributes are shared by repeats
     rows = []
-    for node in graph.nodes:
-        cost = node.cost
-        row = {
+    for node in nodes:
+        cost, attrs = node.cost, node.attrs
+        kernel = describe.get(id(attrs))
+        if kernel is None:
+            kernel = describe[id(attrs)] = node.type.describe(attrs)
+        rows.append({
             "name": node.name,
             "type": node.type.name,
             "category": node.category,
-            "inputs": [graph.nodes[i].name if i >= 0 else "input" for i in node.inputs],
+            "inputs": [nodes[i].name if i >= 0 else "input" for i in node.inputs],
             "output": list(node.shape),
-            "kernel": node.type.describe(node.attrs),
+            "kernel": kernel,
             "stage": node.stage or "",
             "line": node.pos.line,
             "mult_adds": cost.mult_adds,
             "params": cost.params,
             "bn_params": cost.bn_params,
             "other_ops": cost.other_ops,
-        }
-        for key in COUNTS:
-            totals[key] += row[key]
-        rows.append(row)
-    for row in rows:
-        row["mult_adds_share"] = _share(row["mult_adds"], totals["mult_adds"])
-        row["params_share"] = _share(row["params"], totals["params"])
-        if flops:
-            row["flops"] = 2 * row["mult_adds"]
-    totals["layers"] = len(rows)
+            "mult_adds_share": cost.mult_adds / all_mult_adds,
+            "params_share": cost.params / all_params,
+        })
     if flops:
         totals["flops"] = 2 * totals["mult_adds"]
+        for row in rows:
+            row["flops"] = 2 * row["mult_adds"]
     report = {
         "name": spec.name,
         "spec": spec_label,
@@ -65,17 +69,21 @@ def _share(part, whole):
 
 def _group(rows, key, totals, label):
     """Sum the counts of rows by ``key`` (first appearance order, or by mult-adds for types)."""
-    groups = {}
+    sums = {}
     for row in rows:
-        value = row[key] if key != "resolution" else "x".join(map(str, row["output"][1:]))
-        group = groups.setdefault(value, {label: value, **{k: 0 for k in COUNTS}, "layers": 0})
-        for count in COUNTS:
-            group[count] += row[count]
-        group["layers"] += 1
-    result = list(groups.values())
+        value = row[key] if key != "resolution" else f"{row['output'][1]}x{row['output'][2]}"
+        acc = sums.get(value)
+        if acc is None:
+            acc = sums[value] = [0, 0, 0, 0, 0]
+        acc[0] += row["mult_adds"]
+        acc[1] += row["params"]
+        acc[2] += row["bn_params"]
+        acc[3] += row["other_ops"]
+        acc[4] += 1
+    result = [{label: value, "mult_adds": a[0], "params": a[1], "bn_params": a[2],
+               "other_ops": a[3], "layers": a[4],
+               "mult_adds_share": _share(a[0], totals["mult_adds"]),
+               "params_share": _share(a[1], totals["params"])} for value, a in sums.items()]
     if key == "category":
         result.sort(key=lambda g: (-g["mult_adds"], -g["params"], -g["other_ops"]))
-    for group in result:
-        group["mult_adds_share"] = _share(group["mult_adds"], totals["mult_adds"])
-        group["params_share"] = _share(group["params"], totals["params"])
     return result
