@@ -14,8 +14,10 @@ from .report import make_report
 
 METRICS = ("mult_adds", "params", "bn_params", "other_ops", "flops", "mult_adds_share",
            "params_share", "layers")
-SETTINGS_KEYS = ("alpha", "rho", "resolution", "set")
-KEYS = ("metric", "of", "printed", "expected", "tolerance", "source", "why", "note") + SETTINGS_KEYS
+SETTINGS_KEYS = ("alpha", "rho", "resolution", "set", "standard_conv")
+KEYS = ("metric", "of", "printed", "printed_as", "expected", "tolerance", "source", "why",
+        "note") + SETTINGS_KEYS
+PRINTED_AS = ("rounded", "truncated")
 SCOPES = {"total": None, "layer": "layers", "type": "by_type", "stage": "by_stage",
           "resolution": "by_resolution"}
 _NUMBER = re.compile(r"^\s*([-+]?[0-9][0-9,]*(?:\.([0-9]+))?)\s*([KMGB%]?)\s*$")
@@ -64,7 +66,28 @@ class Expectation:
             self.tolerance = self._number("tolerance").value
         else:
             self.tolerance = self.expected.half_unit
+        # the value held against the computed one: a truncated "300M" means [300M, 301M)
+        self.printed_as = entry.get("printed_as", "rounded")
+        if self.printed_as not in PRINTED_AS:
+            raise entry.pos["printed_as"].error(f"invalid printed_as {self.printed_as!r}; "
+                                                f"valid: {', '.join(PRINTED_AS)}")
+        self.center = self.expected.value
+        if self.printed_as == "truncated":
+            if "expected" in entry or "tolerance" in entry:
+                raise entry.key_pos["printed_as"].error(
+                    "printed_as: truncated sets the interval itself: no 'expected' or "
+                    "'tolerance' with it")
+            self.center += self.expected.half_unit
         self.settings = self._settings()
+
+    def holds(self, computed):
+        """Whether ``computed`` prints as documented: within the tolerance of the
+        checked value, or for a truncated number in [printed, printed + one unit)."""
+        if self.printed_as == "truncated":
+            low = self.printed.value
+            return low <= computed < low + 2 * self.printed.half_unit
+        slack = 1e-9 * max(1.0, abs(self.center))  # float noise in shares
+        return abs(computed - self.center) <= self.tolerance + slack
 
     def _number(self, key):
         try:
@@ -81,19 +104,25 @@ class Expectation:
             if key in e and not (isinstance(e[key], (int, float)) and not isinstance(e[key], bool)
                                  and e[key] > 0):
                 raise e.pos[key].error(f"{key} must be a positive number")
+        standard_conv = e.get("standard_conv", False)  # costcalc --standard-conv
+        if not isinstance(standard_conv, bool):
+            raise e.pos["standard_conv"].error("standard_conv must be true or false")
         return Settings(e.get("alpha", 1.0), e.get("rho", 1.0), e.get("resolution"),
-                        {k: v for k, v in overrides.items()})
+                        {k: v for k, v in overrides.items()}, standard_conv=standard_conv)
 
     def settings_key(self):
         s = self.settings
-        return (s.alpha, s.rho, s.resolution, tuple(sorted(s.overrides.items())))
+        return (s.alpha, s.rho, s.resolution, tuple(sorted(s.overrides.items())),
+                s.standard_conv)
 
     def describe(self):
         """'mult_adds of type conv 1x1 at alpha 0.5, resolution 160'."""
         where = "total" if self.scope == "total" else f"{self.scope} {self.target}"
         settings = [f"{k} {self.entry[k]}" for k in ("alpha", "rho", "resolution") if k in self.entry]
         settings += [f"{k}={v}" for k, v in self.entry.get("set", {}).items()]
-        return f"{self.metric} of {where}" + (f" at {', '.join(settings)}" if settings else "")
+        variant = " with standard convolutions" if self.settings.standard_conv else ""
+        return (f"{self.metric} of {where}" + (f" at {', '.join(settings)}" if settings else "")
+                + variant)
 
     def computed(self, report):
         """The metric read off ``report``; a missing layer/stage/type is an error here."""
@@ -139,7 +168,7 @@ def run(spec, label):
             except SpecError as exc:  # an unplaced settings problem belongs to the expectation
                 raise exc.at(exp.pos) from None
         computed = exp.computed(reports[key])
-        deviation = computed - exp.expected.value
+        deviation = computed - exp.center
         results.append({
             "spec": label,
             "path": spec.path,
@@ -147,11 +176,12 @@ def run(spec, label):
             "what": exp.describe(),
             "printed": exp.printed.text,
             "unit": exp.expected.unit,
-            "expected": exp.expected.value,
+            "printed_as": exp.printed_as,
+            "expected": exp.center,
             "computed": computed,
             "deviation": deviation,
             "tolerance": exp.tolerance,
-            "passed": abs(deviation) <= exp.tolerance + 1e-9 * max(1.0, abs(exp.expected.value)),
+            "passed": exp.holds(computed),
             "source": exp.entry["source"],
             "why": exp.entry.get("why", ""),
         })

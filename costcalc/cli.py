@@ -4,6 +4,7 @@ Every bad input ends here as one line on stderr and exit status 2:
 ``PATH:LINE:COL: error: MESSAGE`` for a spec, ``costcalc: error: MESSAGE``
 for an option.
 """
+import gc
 import sys
 
 import click
@@ -51,13 +52,19 @@ def settings_options(func):
     return func
 
 
-def analyse(spec_arg, alpha, rho, resolution, sets, flops=False):
+def analyse(spec_arg, alpha, rho, resolution, sets, flops=False, standard_conv=False,
+            explain=False):
     from .graph import Settings, build
     from .report import make_report
     from .shipped import load
 
-    graph = build(load(spec_arg), Settings(alpha, rho, resolution, parse_sets(sets)))
-    return make_report(graph, spec_arg, flops=flops)
+    graph = build(load(spec_arg), Settings(alpha, rho, resolution, parse_sets(sets),
+                                           standard_conv=standard_conv))
+    report = make_report(graph, spec_arg, flops=flops)
+    if standard_conv or explain:  # docs/explain.md
+        from .explain import annotate
+        annotate(report, graph, explain)
+    return report
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,12 +84,22 @@ def cli():
 @click.option("--flops", is_flag=True, help="Show FLOPs (2 x mult-adds), labelled as such.")
 @click.option("--all-layers", is_flag=True,
               help="Table and markdown: also list layers without mult-adds or params.")
-def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers):
+@click.option("--explain", is_flag=True,
+              help="Each layer's cost formula with its values, and each depthwise separable "
+                   "pair beside the standard convolution it replaces (docs/explain.md).")
+@click.option("--standard-conv", is_flag=True,
+              help="Replace every depthwise separable pair by one standard convolution "
+                   "(MobileNet's 'Conv MobileNet', docs/explain.md).")
+def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, standard_conv):
     """The per-layer report and totals of one architecture."""
     from .render import RENDERERS
 
-    RENDERERS[fmt](analyse(spec, alpha, rho, resolution, sets, flops), sys.stdout,
-                   all_layers=all_layers)
+    data = analyse(spec, alpha, rho, resolution, sets, flops, standard_conv, explain)
+    if explain:
+        from .explain import render
+        render(data, fmt, sys.stdout, all_layers=all_layers)
+    else:
+        RENDERERS[fmt](data, sys.stdout, all_layers=all_layers)
 
 
 @cli.command(name="check")
@@ -105,6 +122,48 @@ def check_command(paths, fmt):
     return 0 if all(r["passed"] for r in results) else 1
 
 
+@cli.command(name="compare")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC[@SETTINGS]...")
+@settings_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--by", "sections", multiple=True,
+              type=click.Choice(("type", "stage", "resolution")),
+              help="Breakdowns to show (repeatable; default: type, then stage or resolution).")
+def compare_command(specs, alpha, rho, resolution, sets, fmt, sections):
+    """Several architectures, or one at several settings, side by side.
+
+    SPEC@alpha=0.5,rho=0.714,groups=8 gives a column its own settings
+    (docs/compare.md); the options apply to every column unless it overrides them.
+    """
+    from .compare import RENDERERS, run
+
+    RENDERERS[fmt](run(specs, alpha, rho, resolution, parse_sets(sets)), sys.stdout,
+                   sections=sections)
+
+
+@cli.command(name="sweep")
+@click.argument("spec")
+@click.option("--alpha", "alphas", multiple=True, metavar="LIST",
+              help="Width multipliers, comma-separated (default 1).")
+@click.option("--rho", "rhos", multiple=True, metavar="LIST",
+              help="Resolution multipliers, comma-separated (default 1).")
+@click.option("--resolution", "resolutions", multiple=True, metavar="LIST",
+              help="Input sides in pixels, comma-separated (instead of --rho).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Override a parameter the spec declares (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--layout", type=click.Choice(("grid", "long")), default="grid", show_default=True,
+              help="Table and markdown: an alpha x rho grid, or one row per point.")
+@click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg",
+              help="Also draw mult-adds against params, one line per alpha (needs matplotlib).")
+def sweep_command(spec, alphas, rhos, resolutions, sets, fmt, layout, plot_path):
+    """The mult-adds and params of SPEC over a grid of multipliers (docs/sweep.md)."""
+    from .sweep import main as sweep_main
+
+    sweep_main(spec, alphas, rhos, resolutions, parse_sets(sets), fmt, layout, plot_path,
+               sys.stdout)
+
+
 @cli.command(name="list")
 def list_command():
     """The shipped specs, one line each."""
@@ -117,6 +176,7 @@ def list_command():
 
 def main(argv=None):
     """Run the CLI; turn every input error into one line and exit status 2."""
+    gc.disable()  # a short run that makes many small objects and no cyclic garbage
     try:
         status = cli.main(args=argv, prog_name="costcalc", standalone_mode=False)
     except SpecError as exc:

@@ -148,6 +148,12 @@ class LayerType:
         """Short kernel/stride/groups text for the report's table."""
         return ""
 
+    def explain(self, a, shapes, out):
+        """The cost formulas with the values substituted (``--explain``):
+        {"mult_adds": "SYMBOLS = 3*3*32*112*112 = 3,612,672", "params": ...};
+        only the counts this type has (none for layers without mult-adds/params)."""
+        return {}
+
 
 def _window_shape(a, shape, channels):
     c, h, w = shape
@@ -170,6 +176,26 @@ def _kernel_text(a):
     sh, sw = a["stride"]
     stride = f"/{sh}" if sh == sw else f"/{sh}x{sw}"
     return f"{kh}x{kw}{stride if (sh, sw) != (1, 1) else ''}"
+
+
+def _formula(symbols, factors, extra=None):
+    """'D_k^2 * M = 3*3*32 = 288' from symbols and factors; ``extra`` is a
+    (symbol, value) term added to the product (a bias)."""
+    product = 1
+    for factor in factors:
+        product *= factor[0] // factor[1] if isinstance(factor, tuple) else factor
+    text = "*".join(f"({f[0]}/{f[1]})" if isinstance(f, tuple) else str(f) for f in factors)
+    if extra:
+        symbols, text, product = f"{symbols} + {extra[0]}", f"{text} + {extra[1]}", product + extra[1]
+    return f"{symbols} = {text} = {product:,}"
+
+
+def _window_terms(kh, kw, ho, wo):
+    """Symbols and factors of the kernel and output-size terms (square or not)."""
+    kernel = ([], []) if (kh, kw) == (1, 1) else (
+        (["D_k^2"], [kh, kw]) if kh == kw else (["k_h * k_w"], [kh, kw]))
+    side = (["D_f^2"], [ho, wo]) if ho == wo else (["H_o * W_o"], [ho, wo])
+    return kernel, side
 
 
 _CONV_COMMON = {"stride": ("pair", 1), "padding": ("padding", "same"),
@@ -215,6 +241,16 @@ class Conv(LayerType):
     def describe(self, a):
         return _kernel_text(a) + (f" g{a['groups']}" if a["groups"] != 1 else "")
 
+    def explain(self, a, shapes, out):
+        kh, kw = a["k"]
+        m, n, g = shapes[0][0], a["out"], a["groups"]
+        (k_sym, k_val), (f_sym, f_val) = _window_terms(kh, kw, out[1], out[2])
+        m_sym, m_val = (["M"], [m]) if g == 1 else (["(M/g)"], [(m, g)])
+        weights = (k_sym + m_sym + ["N"], k_val + m_val + [n])
+        bias = ("N", n) if a["bias"] else None
+        return {"mult_adds": _formula(" * ".join(weights[0] + f_sym), weights[1] + f_val),
+                "params": _formula(" * ".join(weights[0]), weights[1], bias)}
+
 
 @register("pointwise", "conv1x1")
 class Pointwise(Conv):
@@ -238,6 +274,9 @@ class Pointwise(Conv):
 
     def describe(self, a):
         return super().describe(_as_conv(a))
+
+    def explain(self, a, shapes, out):
+        return super().explain(_as_conv(a), shapes, out)
 
 
 def _as_conv(a):
@@ -274,6 +313,15 @@ class Depthwise(LayerType):
         mult = a["multiplier"]
         return _kernel_text(a) + (f" x{mult}" if mult != 1 else "")
 
+    def explain(self, a, shapes, out):
+        kh, kw = a["k"]
+        (k_sym, k_val), (f_sym, f_val) = _window_terms(kh, kw, out[1], out[2])
+        mult = a["multiplier"]
+        m_sym, m_val = (["M"], [shapes[0][0]]) if mult == 1 else (["M", "m"], [shapes[0][0], mult])
+        bias = ("M" if mult == 1 else "M * m", out[0]) if a["bias"] else None
+        return {"mult_adds": _formula(" * ".join(k_sym + m_sym + f_sym), k_val + m_val + f_val),
+                "params": _formula(" * ".join(k_sym + m_sym), k_val + m_val, bias)}
+
 
 @register("fc", "linear", "dense")
 class FullyConnected(LayerType):
@@ -295,6 +343,13 @@ class FullyConnected(LayerType):
         c, h, w = shapes[0]
         weights = c * h * w * a["out"]
         return Cost(mult_adds=weights, params=weights + (a["out"] if a["bias"] else 0))
+
+    def explain(self, a, shapes, out):
+        c, h, w = shapes[0]
+        m_sym, m_val = ("M", [c]) if h == w == 1 else ("C * H * W", [c, h, w])  # M = C*H*W
+        bias = ("N", a["out"]) if a["bias"] else None
+        return {"mult_adds": _formula(f"{m_sym} * N", m_val + [a["out"]]),
+                "params": _formula(f"{m_sym} * N", m_val + [a["out"]], bias)}
 
 
 @register("batchnorm", "bn")

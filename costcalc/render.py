@@ -39,9 +39,8 @@ def layer_columns(report):
     counts = "flops" if "flops" in report["totals"] else "mult_adds"
     return [
         ("Layer", "left", lambda i, r: r["name"]),
-        ("Type", "left", lambda i, r: r["type"]),
+        ("Type", "left", lambda i, r: f"{r['type']} {r['kernel']}".rstrip()),
         ("Output", "right", lambda i, r: shape_text(r["output"])),
-        ("Kernel", "left", lambda i, r: r["kernel"]),
         ("FLOPs" if counts == "flops" else "Mult-adds", "right", lambda i, r: human(r[counts])),
         ("Params", "right", lambda i, r: human(r["params"])),
         ("MA %", "right", lambda i, r: percent(r["mult_adds_share"])),
@@ -99,7 +98,7 @@ def render_table(report, out, all_layers=False):
                "Params": human(t["params"]), "MA %": percent(1.0 if t[key] else 0.0)}
     for header, justify, _ in columns:
         table.add_column(header, justify=justify, footer=footers.get(header, ""),
-                         overflow="fold")
+                         overflow="fold", no_wrap=header != "Type")  # names stay whole
     shown = shown_layers(report, all_layers)
     for i, row in enumerate(shown, 1):
         table.add_row(*(cell(i, row) for _, _, cell in columns))
@@ -173,7 +172,9 @@ def check_rows(results):
     rows = []
     for r in results:
         documented = r["printed"]
-        if r["why"]:
+        if r.get("printed_as") == "truncated":
+            documented += " (truncated)"
+        elif r["why"]:
             documented += f" -> {in_unit(r['expected'], r['unit'])} *"
         deviation = r["deviation"] / r["expected"] if r["expected"] else 0.0
         rows.append([str(r["line"]), r["what"], documented, in_unit(r["computed"], r["unit"]),
@@ -201,7 +202,7 @@ def check_table(results, out):
     for r in results:
         by_spec.setdefault((r["spec"], r["path"]), []).append(r)
     for (spec, path), items in by_spec.items():
-        table = Table(title=f"{spec} ({path})", title_justify="left")
+        table = Table(title=spec if spec == path else f"{spec} ({path})", title_justify="left")
         for header in CHECK_HEADER:
             table.add_column(header, justify="left" if header in ("What", "Documented", "OK")
                              else "right", overflow="fold")
@@ -215,40 +216,79 @@ def check_json(results, out):
     render_json({"results": results}, out)
 
 
+def failure_text(r):
+    """Why one expectation failed: the documented value (and the value checked in its
+    place, for a misprint), its source and the computed value."""
+    from .check import SCALE
+
+    text = f"documented {r['printed']}"
+    if r["why"]:
+        text += f" (checked as {in_unit(r['expected'], r['unit'])}, see 'why')"
+    return (f"{text} ({r['source']}), computed {in_unit(r['computed'], r['unit'])} "
+            f"(deviation {in_unit(r['deviation'], r['unit'])}, tolerance "
+            f"{r['tolerance'] / SCALE[r['unit']]:g}{r['unit']})")
+
+
 def check_junit(results, out):
-    from xml.sax.saxutils import quoteattr
+    """JUnit XML: one testsuite per spec, one testcase per expectation (file and line
+    attributes point at it), a failure element with the reason for each failing one."""
+    from xml.sax.saxutils import escape, quoteattr
 
     failed = sum(not r["passed"] for r in results)
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<testsuites name="costcalc check" tests="{len(results)}" failures="{failed}">']
+             f'<testsuites name="costcalc check" tests="{len(results)}" failures="{failed}" '
+             f'errors="0">']
     by_spec = {}
     for r in results:
         by_spec.setdefault(r["spec"], []).append(r)
     for spec, items in by_spec.items():
         fails = sum(not r["passed"] for r in items)
         lines.append(f'  <testsuite name={quoteattr(spec)} tests="{len(items)}" '
-                     f'failures="{fails}">')
+                     f'failures="{fails}" errors="0" skipped="0">')
         for r in items:
             name = quoteattr(f"{r['what']} (line {r['line']})")
             lines.append(f'    <testcase classname={quoteattr(spec)} name={name} '
                          f'file={quoteattr(r["path"])} line="{r["line"]}">')
             if not r["passed"]:
-                message = quoteattr(f"documented {r['printed']} ({r['source']}), computed "
-                                    f"{in_unit(r['computed'], r['unit'])}")
-                lines.append(f"      <failure message={message}/>")
+                message = failure_text(r)
+                lines.append(f'      <failure message={quoteattr(message)} type="mismatch">'
+                             f'{escape(r["path"])}:{r["line"]}: {escape(message)}</failure>')
             lines.append("    </testcase>")
         lines.append("  </testsuite>")
     lines.append("</testsuites>")
     out.write("\n".join(lines) + "\n")
 
 
+def _github_data(text):
+    """Escape a workflow-command message (%, CR, LF), as @actions/core does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text):
+    """Escape a workflow-command property value (also ':' and ',')."""
+    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_path(path):
+    """The path as GitHub wants it in an annotation: relative to the working directory
+    (the checkout, in a workflow) when the file lies under it."""
+    import os
+
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative.startswith("..") else relative.replace(os.sep, "/")
+
+
 def check_github(results, out):
-    """GitHub Actions workflow commands: one ::error per failing expectation."""
+    """GitHub Actions workflow commands: one ::error per failing expectation, at the
+    expectation's line, then the summary line."""
     for r in results:
         if not r["passed"]:
-            out.write(f"::error file={r['path']},line={r['line']}::{r['spec']}: {r['what']}: "
-                      f"documented {r['printed']} ({r['source']}), computed "
-                      f"{in_unit(r['computed'], r['unit'])}\n")
+            message = _github_data(f"{r['spec']}: {r['what']}: {failure_text(r)}")
+            out.write(f"::error file={_github_property(github_path(r['path']))},"
+                      f"line={r['line']}::{message}\n")
     out.write(check_summary(results) + "\n")
 
 
