@@ -1,0 +1,255 @@
+"""``costcalc sweep``: the MobileNet paper's Tables 6 and 7 as a grid, every point equal
+to a full analysis, golden outputs, the plot, errors and speed."""
+import csv
+import io
+import json
+import sys
+import time
+
+import pytest
+
+from costcalc import shipped, sweep
+from costcalc.graph import Settings, build
+from costcalc.report import make_report
+
+ALPHAS = "1,0.75,0.5,0.25"
+RHOS = "1,0.857,0.714,0.571"
+
+
+def sweep_json(run_cli, *args):
+    result = run_cli("sweep", *args, "--format", "json")
+    assert result.code == 0, result.err
+    return json.loads(result.out)["points"]
+
+
+def test_mobilenet_tables_6_and_7(run_cli):
+    """Table 6 (224, alpha 1/0.75/0.5/0.25): 569M/325M/149M/41M mult-adds, 4.2M/2.6M/1.3M/
+    0.5M params. Table 7 (alpha 1, 224/192/160/128): 569M/418M/290M/186M; the exact count
+    at 160 is 290,675,200 (291M): the paper scaled the 224 count by rho^2 (see
+    specs/mobilenet.yaml)."""
+    points = sweep_json(run_cli, "mobilenet", "--alpha", ALPHAS, "--rho", RHOS)
+    grid = {(p["alpha"], p["rho"]): p for p in points}
+    assert [p["resolution"] for p in points[:4]] == [224, 192, 160, 128]
+    assert [round(grid[(a, 1.0)]["mult_adds"] / 1e6) for a in (1, 0.75, 0.5, 0.25)] == \
+        [569, 325, 149, 41]
+    assert [round(grid[(a, 1.0)]["params"] / 1e5) / 10 for a in (1, 0.75, 0.5, 0.25)] == \
+        [4.2, 2.6, 1.3, 0.5]
+    assert [round(grid[(1.0, r)]["mult_adds"] / 1e6) for r in (1, 0.857, 0.571)] == [569, 418, 186]
+    assert grid[(1.0, 0.714)]["mult_adds"] == 290_675_200
+    assert grid[(1.0, 1.0)]["mult_adds"] == 568_740_352
+    # Table 9: 0.50 MobileNet-160 has 1.32M params (76M mult-adds printed; exact 76,524,800)
+    assert round(grid[(0.5, 0.714)]["params"] / 1e4) / 100 == 1.32
+    assert grid[(0.5, 0.714)]["mult_adds"] == 76_524_800
+    # params do not depend on the resolution
+    assert {p["params"] for p in points if p["alpha"] == 1.0} == {4_209_088}
+
+
+def test_resolution_list_and_rho_of_each_point(run_cli):
+    points = sweep_json(run_cli, "mobilenet", "--resolution", "224,160", "--alpha", "0.5")
+    assert [(p["alpha"], p["rho"], p["resolution"]) for p in points] == [
+        (0.5, 1.0, 224), (0.5, 160 / 224, 160)]
+    assert [p["mult_adds"] for p in points] == [149_497_088, 76_524_800]
+
+
+def test_lists_may_be_repeated_and_default_to_1(run_cli):
+    points = sweep_json(run_cli, "mobilenet", "--alpha", "1", "--alpha", "0.5,0.25")
+    assert [(p["alpha"], p["rho"], p["resolution"]) for p in points] == [
+        (1.0, 1.0, 224), (0.5, 1.0, 224), (0.25, 1.0, 224)]
+
+
+def full_analysis(spec, alpha, rho=1.0, resolution=None, overrides=None):
+    report = make_report(build(spec, Settings(alpha, rho, resolution, overrides)), "x")
+    return report["totals"]["mult_adds"], report["totals"]["params"], report["resolution"]
+
+
+@pytest.mark.parametrize("name", shipped.names())
+def test_every_point_equals_a_full_analysis(name):
+    """The grid re-runs the layer formulas on new inputs instead of re-building; each
+    point must be what ``costcalc SPEC --alpha A --rho R`` reports."""
+    spec = shipped.load(name)
+    alphas, rhos, sides = [1.0, 0.75, 0.5, 0.35], [1.0, 0.857, 0.714, 0.571, 1.3], [224, 97]
+    points = sweep.points(spec, alphas, rhos)
+    assert len(points) == len(alphas) * len(rhos)
+    for p in points:
+        assert (p["mult_adds"], p["params"], p["resolution"]) == \
+            full_analysis(spec, p["alpha"], p["rho"]), p
+    for p in sweep.points(spec, alphas, resolutions=sides):
+        assert (p["mult_adds"], p["params"], p["resolution"]) == \
+            full_analysis(spec, p["alpha"], resolution=p["resolution"]), p
+
+
+SIZE_AWARE = """\
+name: SizeAware
+input: [3, 32, 32]
+layers:
+  - {name: conv1, type: conv, k: 3, out: 8}
+  - {name: big, type: conv, k: 3, out: 16, when: "${in_height >= 32}"}
+  - {name: pool, type: global_avgpool}
+  - {name: fc, type: fc, out: 10}
+"""
+
+
+def test_a_spec_that_reads_the_input_size_is_built_at_every_point(tmp_path):
+    path = tmp_path / "size_aware.yaml"
+    path.write_text(SIZE_AWARE)
+    spec = shipped.load(str(path))
+    assert sweep.uses_input_size(spec)
+    assert not sweep.uses_input_size(shipped.load("mobilenet"))
+    points = sweep.points(spec, [1.0], resolutions=[32, 16])
+    # at 32 the 'big' layer is there, at 16 it is not ('same' padding, stride 1)
+    assert [p["mult_adds"] for p in points] == [
+        9 * 3 * 8 * 32 * 32 + 9 * 8 * 16 * 32 * 32 + 16 * 10,
+        9 * 3 * 8 * 16 * 16 + 8 * 10]
+    assert [p["params"] for p in points] == [
+        9 * 3 * 8 + 9 * 8 * 16 + 16 * 10 + 10, 9 * 3 * 8 + 8 * 10 + 10]
+
+
+def test_a_point_without_output_names_the_point(run_cli, tmp_path):
+    path = tmp_path / "valid.yaml"
+    path.write_text("name: Valid\ninput: [3, 32, 32]\nlayers:\n"
+                    "  - {name: conv1, type: conv, k: 7, out: 8, padding: valid}\n")
+    result = run_cli("sweep", str(path), "--resolution", "32,8,4", "--alpha", "1,0.5")
+    assert result.code == 2
+    assert result.out == ""
+    lines = result.err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{path}:4:5: error: conv1 (conv): ")
+    assert lines[0].endswith("(sweep point alpha 1, input 4x4)")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--alpha", "1,x"], "costcalc: error: Invalid value for '--alpha': 'x' is not a positive "
+                         "number"),
+    (["--alpha", "0"], "costcalc: error: Invalid value for '--alpha': '0' is not a positive"),
+    (["--rho", "1,,0.5"], "costcalc: error: Invalid value for '--rho': '' is not a positive"),
+    (["--resolution", "224,160.5"], "costcalc: error: Invalid value for '--resolution': "
+                                    "'160.5' is not a positive whole number"),
+    (["--rho", "1", "--resolution", "224"], "costcalc: error: Invalid value for "
+                                            "'--resolution': give --rho or --resolution"),
+    (["--set", "groups=8"], "/"),   # a SpecError at the spec's params
+    (["--plot", "out.pdf"], "costcalc: error: Invalid value for '--plot': 'out.pdf': the file "
+                            "name must end in .png or .svg"),
+    (["--format", "xml"], "costcalc: error: Invalid value for '--format'"),
+])
+def test_bad_options_exit_2_with_one_line(args, message, run_cli):
+    result = run_cli("sweep", "mobilenet", *args)
+    assert result.code == 2
+    assert result.out == ""
+    assert len(result.err.splitlines()) == 1, result.err
+    assert result.err.startswith(message), result.err
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(run_cli, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # import matplotlib -> ImportError
+    result = run_cli("sweep", "mobilenet", "--alpha", "1,0.5", "--plot", tmp_path / "p.png")
+    assert result.code == 2
+    assert result.err == "costcalc: error: --plot needs matplotlib: pip install 'costcalc[plot]'\n"
+    assert not (tmp_path / "p.png").exists()
+
+
+@pytest.mark.parametrize("extension", ["png", "svg"])
+def test_plot_writes_a_valid_file(extension, run_cli, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / f"sweep.{extension}"
+    result = run_cli("sweep", "mobilenet", "--alpha", ALPHAS, "--rho", RHOS, "--plot", path)
+    assert result.code == 0, result.err
+    assert result.err == f"costcalc: wrote {path}\n"
+    assert "568.74M" in result.out        # the table is still printed
+    data = path.read_bytes()
+    if extension == "png":
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        assert data[12:16] == b"IHDR"
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        assert (width, height) == (750, 550)
+    else:
+        text = data.decode()
+        assert text.lstrip().startswith("<?xml") and "<svg" in text and text.rstrip().endswith(
+            "</svg>")
+        assert "MobileNet: mult-adds vs parameters" in text   # the title, as a comment
+
+
+def test_a_20_by_20_mobilenet_v2_sweep_takes_well_under_a_second():
+    spec = shipped.load("mobilenet_v2")
+    alphas = [0.25 + 0.05 * i for i in range(20)]
+    sides = [96 + 16 * i for i in range(20)]
+    start = time.perf_counter()
+    points = sweep.points(spec, alphas, resolutions=sides)
+    elapsed = time.perf_counter() - start
+    assert len(points) == 400
+    assert elapsed < 1.0, f"{elapsed:.2f} s"
+
+
+# ---------------------------------------------------------------- golden outputs
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json"])
+def test_golden_mobilenet_grid(fmt, run_cli, golden):
+    result = run_cli("sweep", "mobilenet", "--alpha", ALPHAS, "--rho", RHOS, "--format", fmt)
+    assert result.code == 0, result.err
+    golden(f"sweep_mobilenet.{fmt}", result.out)
+
+
+def test_golden_long_layout_and_resolutions(run_cli, golden):
+    result = run_cli("sweep", "mobilenet", "--alpha", "1,0.5", "--resolution", "224,160",
+                     "--layout", "long")
+    assert result.code == 0, result.err
+    golden("sweep_mobilenet_long.table", result.out)
+    result = run_cli("sweep", "mobilenet", "--alpha", "1,0.5", "--resolution", "224,160",
+                     "--layout", "long", "--format", "markdown")
+    golden("sweep_mobilenet_long.markdown", result.out)
+
+
+FLATTEN = """\
+name: Flat
+input: [3, 16, 16]
+layers:
+  - {name: conv1, type: conv, k: 3, out: 4, stride: 2}
+  - {name: flat, type: flatten}
+  - {name: fc, type: fc, out: 10, bias: false}
+"""
+
+
+def test_params_that_depend_on_the_resolution_get_their_own_grid(run_cli, tmp_path,
+                                                                 monkeypatch, golden):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flat.yaml").write_text(FLATTEN)
+    points = sweep_json(run_cli, "flat.yaml", "--alpha", "1,0.5", "--resolution", "16,8")
+    # conv 3x3/2 'same': 16 -> 8, 8 -> 4; the fc sees C*H*W inputs
+    assert [p["params"] for p in points] == [27 * 4 + 4 * 8 * 8 * 10, 27 * 4 + 4 * 4 * 4 * 10,
+                                             27 * 2 + 2 * 8 * 8 * 10, 27 * 2 + 2 * 4 * 4 * 10]
+    result = run_cli("sweep", "flat.yaml", "--alpha", "1,0.5", "--resolution", "16,8")
+    golden("sweep_flat_params_grid.table", result.out)
+
+
+def test_csv_is_one_row_per_point_with_exact_counts(run_cli):
+    result = run_cli("sweep", "mobilenet", "--alpha", "1,0.5", "--rho", "1,0.714",
+                     "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.out)))
+    assert [(r["alpha"], r["rho"], r["resolution"], r["mult_adds"]) for r in rows] == [
+        ("1.0", "1.0", "224", "568740352"), ("1.0", "0.714", "160", "290675200"),
+        ("0.5", "1.0", "224", "149497088"), ("0.5", "0.714", "160", "76524800")]
+
+
+def test_a_grid_too_wide_for_the_terminal_is_split_into_parts(run_cli, golden):
+    args = ("sweep", "mobilenet", "--alpha", "1,0.5", "--resolution",
+            "224,208,192,176,160,144,128,112,96")
+    result = run_cli(*args)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert max(len(line) for line in lines[:-2]) <= 80   # the last two are prose notes
+    assert "MobileNet: mult-adds and params (1 of 2)" in lines
+    assert "MobileNet: mult-adds and params (2 of 2)" in lines
+    golden("sweep_mobilenet_split_80.table", result.out)
+    wide = run_cli(*args, columns=140)
+    assert "(1 of 2)" not in wide.out
+    assert "96px   Params" in wide.out
+
+
+def test_split_columns_keeps_the_first_column_and_no_lone_last_column():
+    header = ["Alpha", "a", "b", "c", "Params"]
+    rows = [["1", "12345", "12345", "12345", "9"]]
+    # each column needs 3 + 5 (the alpha column 2 + 5): 7 + 8 + 8 = 23 fits, 31 does not
+    parts = sweep.split_columns("T", header, rows, 30)
+    assert [p[1] for p in parts] == [["Alpha", "a", "b"], ["Alpha", "c", "Params"]]
+    assert [p[0] for p in parts] == ["T (1 of 2)", "T (2 of 2)"]
+    assert parts[1][2] == [["1", "12345", "9"]]
+    assert sweep.split_columns("T", header, rows, 80) == [("T", header, rows)]
