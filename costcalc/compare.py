@@ -280,7 +280,7 @@ def render_table(results, out, sections=()):
             table.add_row(*cells)
         console.print(table)
     for line in notes(results):
-        console.print(line, soft_wrap=True)
+        console.print(line)
 
 
 def render_markdown(results, out, sections=()):

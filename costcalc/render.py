@@ -209,7 +209,7 @@ def check_table(results, out):
         for cells in check_rows(items):
             table.add_row(*cells, style=None if cells[-1] == "ok" else "bold red")
         console.print(table)
-    console.print(check_summary(results), soft_wrap=True)
+    console.print(check_summary(results))
 
 
 def check_json(results, out):

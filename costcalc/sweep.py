@@ -271,7 +271,7 @@ def render_table(sweep, out, layout="grid"):
             table.add_row(*row)
         console.print(table)
     for line in notes(sweep):
-        console.print(line, soft_wrap=True)
+        console.print(line)
 
 
 def render_markdown(sweep, out, layout="grid"):
