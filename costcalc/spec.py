@@ -10,7 +10,7 @@ import yaml
 
 from .errors import SpecError
 from .expr import ExprError, make_divisible, substitute
-from .yamlload import Map, Seq, load_file
+from .yamlload import Map, load_file
 
 TOP_KEYS = ("name", "source", "description", "notes", "input", "params", "width",
             "defaults", "blocks", "layers", "expect")

@@ -4,7 +4,6 @@ import csv
 import io
 import json
 import sys
-import time
 
 import pytest
 
@@ -168,15 +167,14 @@ def test_plot_writes_a_valid_file(extension, run_cli, tmp_path):
         assert "MobileNet: mult-adds vs parameters" in text   # the title, as a comment
 
 
-def test_a_20_by_20_mobilenet_v2_sweep_takes_well_under_a_second():
+def test_a_20_by_20_mobilenet_v2_grid_has_400_points_in_alpha_major_order():
+    # its speed is measured in bench/bench.py, against one report in the same run
     spec = shipped.load("mobilenet_v2")
     alphas = [0.25 + 0.05 * i for i in range(20)]
     sides = [96 + 16 * i for i in range(20)]
-    start = time.perf_counter()
     points = sweep.points(spec, alphas, resolutions=sides)
-    elapsed = time.perf_counter() - start
     assert len(points) == 400
-    assert elapsed < 1.0, f"{elapsed:.2f} s"
+    assert [(p["alpha"], p["resolution"]) for p in points[:2]] == [(0.25, 96), (0.25, 112)]
 
 
 # ---------------------------------------------------------------- golden outputs
