@@ -125,3 +125,22 @@ def test_python_dash_m_and_help(run_cli):
     proc = subprocess.run([sys.executable, "-m", "costcalc", "--help"], capture_output=True,
                           text=True)
     assert proc.returncode == 0 and "Usage" in proc.stdout
+
+
+@pytest.mark.parametrize("args, name", [
+    (["mobilenet", "--alpha", "0.5", "--rho", "0.714"], "MobileNet"),
+    (["mobilenet_v2", "--alpha", "1.4"], "MobileNetV2"),
+    (["shufflenet", "--set", "groups=8"], "ShuffleNet"),
+    (["squeezenet"], "SqueezeNet"),
+    (["squeezenet_v1_1.yaml"], "SqueezeNet"),
+    (["effnet"], "EffNet"),
+    (["fd_mobilenet", "--alpha", "0.25"], "FD-MobileNet"),
+])
+def test_every_shipped_spec_runs_from_another_folder(args, name, tmp_path):
+    """From a folder without specs/, a real process finds the specs installed with the
+    package (in CI, ``pip install .`` put them in site-packages)."""
+    proc = subprocess.run([sys.executable, "-m", "costcalc", *args, "--format", "json"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["name"].startswith(name) and report["totals"]["mult_adds"] > 0
