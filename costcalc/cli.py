@@ -5,6 +5,7 @@ Every bad input ends here as one line on stderr and exit status 2:
 for an option.
 """
 import gc
+import os
 import sys
 
 import click
@@ -109,12 +110,20 @@ def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, 
 def check_command(paths, fmt):
     """Recompute every documented number in the specs (default: the shipped ones).
 
+    PATHS are spec files, shipped spec names or folders (their *.yaml files).
+
     Exit status 1 if any is outside its tolerance.
     """
     from . import check, shipped
     from .render import CHECK_RENDERERS
 
-    targets = list(paths) or shipped.names()
+    targets = []
+    for path in paths or shipped.names():
+        if os.path.isdir(path):  # a folder: the specs in it
+            targets += sorted(os.path.join(path, f) for f in os.listdir(path)
+                              if f.endswith((".yaml", ".yml")))
+        else:
+            targets.append(path)
     results = []
     for target in targets:
         results += check.run(shipped.load(target), target)

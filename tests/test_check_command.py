@@ -263,3 +263,12 @@ def test_hook_entry_runs_on_changed_files(run_cli, tmp_path):
         [tmp_path / "a.yaml", tmp_path / "b.yaml"]
     result = run_cli(*args)
     assert result.code == 0, result.out + result.err
+
+
+def test_a_folder_means_the_specs_in_it(run_cli):
+    from conftest import SPECS
+
+    by_folder = json.loads(run_cli("check", SPECS, "--format", "json").out)["results"]
+    by_name = json.loads(run_cli("check", "--format", "json").out)["results"]
+    assert len(by_folder) == len(by_name) > 100
+    assert all(r["passed"] for r in by_folder)
