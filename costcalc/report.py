@@ -7,14 +7,19 @@ fractions of the total (0..1); counts are exact integers.
 COUNTS = ("mult_adds", "params", "bn_params", "other_ops")
 
 
+def count_totals(nodes):
+    """The four counts summed over ``nodes``, and how many layers there are."""
+    return {"mult_adds": sum(n.cost.mult_adds for n in nodes),
+            "params": sum(n.cost.params for n in nodes),
+            "bn_params": sum(n.cost.bn_params for n in nodes),
+            "other_ops": sum(n.cost.other_ops for n in nodes),
+            "layers": len(nodes)}
+
+
 def make_report(graph, spec_label, flops=False):
     """Build the report dict of ``graph``; ``spec_label`` is how the user named it."""
     spec, settings, nodes = graph.spec, graph.settings, graph.nodes
-    totals = {"mult_adds": sum(n.cost.mult_adds for n in nodes),
-              "params": sum(n.cost.params for n in nodes),
-              "bn_params": sum(n.cost.bn_params for n in nodes),
-              "other_ops": sum(n.cost.other_ops for n in nodes),
-              "layers": len(nodes)}
+    totals = count_totals(nodes)
     all_mult_adds, all_params = totals["mult_adds"] or 1, totals["params"] or 1
     describe = {}   # kernel text per (type, attributes): attributes are shared by repeats
     rows = []

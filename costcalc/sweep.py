@@ -18,6 +18,7 @@ import click
 
 from .errors import SpecError
 from .layers import ShapeError
+from .report import count_totals
 from .render import UNIT_NOTE, UNITS, _md_table, human, render_json
 
 SPATIAL_NAMES = frozenset(("resolution", "rho", "input_height", "input_width", "in_height",
@@ -66,11 +67,8 @@ def uses_input_size(spec):
 
 
 def _totals(graph):
-    mult_adds = params = 0
-    for node in graph.nodes:
-        mult_adds += node.cost.mult_adds
-        params += node.cost.params
-    return mult_adds, params
+    totals = count_totals(graph.nodes)
+    return totals["mult_adds"], totals["params"]
 
 
 def _rerun(graph, image):
