@@ -9,8 +9,11 @@ Library use::
 __version__ = "0.1.0"
 
 
-def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=False):
-    """Load ``spec`` (a path or a shipped name), build its graph, return the report dict."""
+def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=False,
+            standard_conv=False, explain=False):
+    """Load ``spec`` (a path or a shipped name), build its graph, return the report dict
+    (the ``--format json`` output; ``standard_conv`` and ``explain`` as the options of
+    the same names, docs/explain.md)."""
     import gc
 
     from .graph import Settings, build
@@ -20,8 +23,13 @@ def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
     collecting = gc.isenabled()
     gc.disable()  # many small objects, no cyclic garbage: the collector only slows it down
     try:
-        graph = build(load(spec), Settings(alpha, rho, resolution, overrides))
-        return make_report(graph, str(spec), flops=flops)
+        graph = build(load(spec), Settings(alpha, rho, resolution, overrides,
+                                           standard_conv=standard_conv))
+        report = make_report(graph, str(spec), flops=flops)
+        if standard_conv or explain:
+            from .explain import annotate
+            annotate(report, graph, explain)
+        return report
     finally:
         if collecting:
             gc.enable()

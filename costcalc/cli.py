@@ -55,17 +55,11 @@ def settings_options(func):
 
 def analyse(spec_arg, alpha, rho, resolution, sets, flops=False, standard_conv=False,
             explain=False):
-    from .graph import Settings, build
-    from .report import make_report
-    from .shipped import load
+    """The report of one spec as the options ask for it (costcalc.analyze)."""
+    from . import analyze
 
-    graph = build(load(spec_arg), Settings(alpha, rho, resolution, parse_sets(sets),
-                                           standard_conv=standard_conv))
-    report = make_report(graph, spec_arg, flops=flops)
-    if standard_conv or explain:  # docs/explain.md
-        from .explain import annotate
-        annotate(report, graph, explain)
-    return report
+    return analyze(spec_arg, alpha, rho, resolution, parse_sets(sets), flops, standard_conv,
+                   explain)
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})

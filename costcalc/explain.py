@@ -19,8 +19,6 @@ paper). Every layer of the pair is computed on the same output grid D_f, so the
 two agree exactly for any stride; they differ only with a depth multiplier m > 1
 (the ratio is then m/N + m/D_k^2).
 """
-import csv
-import io
 from fractions import Fraction
 
 from .transform import separable_pairs, standard_node
@@ -67,6 +65,7 @@ def pair_record(graph, pair):
         "replaced_by": std.name,
         "k": [kh, kw],
         "stride": list(dw.attrs["stride"]),
+        "kernel": dw.type.describe(dw.attrs),
         "M": m,
         "N": n,
         "multiplier": dw.shape[0] // m,
@@ -96,7 +95,7 @@ def annotate(report, graph, explain=True):
     if graph.settings.standard_conv:
         report["name"] += " with standard convolutions"
         report["standard_conv"] = {
-            "replaced_pairs": getattr(graph, "replaced", 0),
+            "replaced_pairs": graph.replaced,
             "rule": "each depthwise separable pair -> one standard convolution with the "
                     "depthwise kernel, stride and input and the pointwise output; the batch "
                     "norm and activations between them dropped"}
@@ -129,13 +128,10 @@ def formula_lines(report):
 def pair_lines(report):
     lines = []
     for p in report["separable_pairs"]:
-        kh, kw = p["k"]
-        sh, sw = p["stride"]
-        stride = "" if (sh, sw) == (1, 1) else (f"/{sh}" if sh == sw else f"/{sh}x{sw}")
         c, h, w = p["output"]
         std = p["standard"]
         lines.append(
-            f"{p['depthwise']} + {p['pointwise']} ({kh}x{kw}{stride}, "
+            f"{p['depthwise']} + {p['pointwise']} ({p['kernel']}, "
             f"{p['M']} -> {p['N']}, output {h}x{w}): separable {p['separable']['mult_adds']:,} "
             f"mult-adds, {p['separable']['params']:,} params; standard conv "
             f"{std['formula']['mult_adds']} mult-adds, {std['params']:,} params; "
@@ -164,30 +160,15 @@ def explain_sections(report):
 
 
 def render(report, fmt, out, all_layers=False):
-    """The report in ``fmt`` with the explanations (see the module docstring)."""
+    """The report in ``fmt`` with the explanations (see the module docstring); json and
+    csv carry them in the report's rows (render.render_csv adds the formula columns)."""
     from .render import RENDERERS
 
-    if fmt == "csv":
-        return _render_csv(report, out)
     RENDERERS[fmt](report, out, all_layers=all_layers)
-    if fmt == "json":
-        return None
+    if fmt in ("json", "csv"):
+        return
     for title, lines in explain_sections(report):
         if fmt == "markdown":
             out.write(f"\n#### {title}\n\n" + "".join(f"- `{line}`\n" for line in lines))
         else:
             out.write(f"\n{title}\n" + "".join(f"  {line}\n" for line in lines))
-    return None
-
-
-def _render_csv(report, out):
-    from .render import render_csv
-
-    buffer = io.StringIO()
-    render_csv(report, buffer)
-    rows = list(csv.reader(io.StringIO(buffer.getvalue())))
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(rows[0] + ["mult_adds_formula", "params_formula"])
-    for cells, row in zip(rows[1:], report["layers"]):
-        texts = row.get("explain") or {}
-        writer.writerow(cells + [texts.get("mult_adds", ""), texts.get("params", "")])

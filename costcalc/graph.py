@@ -36,9 +36,10 @@ class Settings:
 class Graph:
     """The result: ``nodes`` in execution order, the input shape and parameters used."""
 
-    def __init__(self, spec, settings, input_shape, params, nodes):
+    def __init__(self, spec, settings, input_shape, params, nodes, replaced=0):
         self.spec, self.settings = spec, settings
         self.input_shape, self.params, self.nodes = input_shape, params, nodes
+        self.replaced = replaced  # depthwise separable pairs --standard-conv replaced
 
     def shape_of(self, index):
         return self.input_shape if index == IMAGE else self.nodes[index].shape

@@ -4,7 +4,6 @@ Renderers are picked from ``RENDERERS`` by name. Only ``table`` imports rich,
 and only when it runs, so the JSON path starts fast.
 """
 import csv
-import io
 import json
 
 UNITS = ((10**9, "G"), (10**6, "M"), (10**3, "K"))
@@ -138,13 +137,17 @@ CSV_FIELDS = ("name", "type", "category", "stage", "output", "kernel", "mult_add
 
 
 def render_csv(report, out, all_layers=True):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    """One row per layer, exact counts; with --flops a flops column, with --explain the
+    two formula columns (mult_adds_formula, params_formula)."""
+    writer = csv.writer(out, lineterminator="\n")
     fields = CSV_FIELDS + (("flops",) if "flops" in report["totals"] else ())
-    writer.writerow(fields)
+    explained = "separable_pairs" in report
+    writer.writerow(fields + (("mult_adds_formula", "params_formula") if explained else ()))
     for row in report["layers"]:
-        writer.writerow([shape_text(row[f]) if f == "output" else row[f] for f in fields])
-    out.write(buffer.getvalue())
+        cells = [shape_text(row[f]) if f == "output" else row[f] for f in fields]
+        if explained:
+            cells += [row["explain"].get("mult_adds", ""), row["explain"].get("params", "")]
+        writer.writerow(cells)
 
 
 def render_json(data, out, all_layers=True):

@@ -139,6 +139,5 @@ def standard_conv(graph):
         node.inputs = [new_index[j] for j in node.inputs]
         new_index[i] = len(nodes)
         nodes.append(node)
-    result = Graph(graph.spec, graph.settings, graph.input_shape, graph.params, nodes)
-    result.replaced = len(pairs)
-    return result
+    return Graph(graph.spec, graph.settings, graph.input_shape, graph.params, nodes,
+                 replaced=len(pairs))
