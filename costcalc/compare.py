@@ -9,12 +9,12 @@ says otherwise. Each column is analysed exactly as ``costcalc SPEC`` would be
 them: table (rich), markdown, csv, json (``{"reports": [report, ...]}``).
 """
 import csv
-import io
 import os
 
 import click
 
-from .render import UNIT_NOTE, _md_table, human, percent, render_json, shape_text
+from .report import COUNTS
+from .render import COUNT_NOTE, _md_table, human, percent, render_json, shape_text
 
 MULTIPLIER_KEYS = ("alpha", "rho", "resolution")
 SECTIONS = ("type", "stage", "resolution")
@@ -226,8 +226,7 @@ def notes(results):
     first = results[0][0]
     return [f"Ratios are to the first column ({first}); cells of breakdowns: count and "
             f"share of that column's total.",
-            f"Mult-adds: multiply-accumulates of conv and fc layers; params: their weights "
-            f"+ biases. {UNIT_NOTE}"]
+            COUNT_NOTE]
 
 
 # ---------------------------------------------------------------- renderers
@@ -295,8 +294,7 @@ def render_markdown(results, out, sections=()):
 def render_csv(results, out, sections=()):
     """Wide, exact: section,item,measure, then one column per spec (its label)."""
     reports = [report for _, report in results]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["section", "item", "measure"] + [name for name, _ in results])
     writer.writerow(["setting", "spec", ""] + [r["spec"] for r in reports])
     writer.writerow(["setting", "alpha", ""] + [r["alpha"] for r in reports])
@@ -308,7 +306,7 @@ def render_csv(results, out, sections=()):
     for name in names:
         writer.writerow(["param", name, ""] + [r["params"].get(name, "") for r in reports])
     first = reports[0]["totals"]
-    for count in ("mult_adds", "params", "bn_params", "other_ops"):
+    for count in COUNTS:
         writer.writerow(["total", "", count] + [r["totals"][count] for r in reports])
     for count in ("mult_adds", "params"):
         writer.writerow(["ratio", "", count]
@@ -319,7 +317,6 @@ def render_csv(results, out, sections=()):
             for count in ("mult_adds", "mult_adds_share", "params", "params_share"):
                 writer.writerow([section, key, count]
                                 + ["" if g is None else g[count] for g in column])
-    out.write(buffer.getvalue())
 
 
 def render_json_reports(results, out, sections=()):

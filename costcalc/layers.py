@@ -387,16 +387,19 @@ class Pool(LayerType):
              "padding": ("padding", "same"), "ceil_mode": ("bool", False)}
 
     def shape(self, a, shapes):
-        if a["stride"] is None:
-            a["stride"] = a["k"]
-        return _window_shape(a, shapes[0], shapes[0][0])
+        return _window_shape(_with_stride(a), shapes[0], shapes[0][0])
 
     def cost(self, a, shapes, out):
         kh, kw = a["k"]
         return Cost(other_ops=kh * kw * out[0] * out[1] * out[2])
 
     def describe(self, a):
-        return _kernel_text(a)
+        return _kernel_text(_with_stride(a))
+
+
+def _with_stride(a):
+    """A pool's attributes with the stride filled in: by default the kernel."""
+    return a if a["stride"] is not None else dict(a, stride=a["k"])
 
 
 @register("maxpool")

@@ -8,6 +8,8 @@ import json
 
 UNITS = ((10**9, "G"), (10**6, "M"), (10**3, "K"))
 UNIT_NOTE = "K = 10^3, M = 10^6, G = 10^9 (decimal)"
+COUNT_NOTE = ("Mult-adds: multiply-accumulates of conv and fc layers; params: their weights + "
+              f"biases. {UNIT_NOTE}")
 
 
 def human(count):

@@ -11,7 +11,6 @@ a full build. Output: table (rich), markdown, csv, json (``{"points": [...]}``)
 and, with ``--plot``, a PNG or SVG through matplotlib (an optional extra).
 """
 import csv
-import io
 import re
 
 import click
@@ -19,7 +18,7 @@ import click
 from .errors import SpecError
 from .layers import ShapeError
 from .report import count_totals
-from .render import UNIT_NOTE, UNITS, _md_table, human, render_json
+from .render import COUNT_NOTE, UNITS, _md_table, human, render_json
 
 SPATIAL_NAMES = frozenset(("resolution", "rho", "input_height", "input_width", "in_height",
                            "in_width"))
@@ -244,8 +243,7 @@ def notes(sweep):
     lines = []
     if not _params_vary(sweep):
         lines.append("Params do not change with the resolution here.")
-    lines.append(f"Mult-adds: multiply-accumulates of conv and fc layers; params: their "
-                 f"weights + biases. {UNIT_NOTE}")
+    lines.append(COUNT_NOTE)
     return lines
 
 
@@ -288,12 +286,10 @@ CSV_FIELDS = ("alpha", "rho", "resolution", "mult_adds", "params")
 
 def render_csv(sweep, out, layout="grid"):
     """Always one row per point, exact counts."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for p in sweep["points"]:
         writer.writerow([p[f] for f in CSV_FIELDS])
-    out.write(buffer.getvalue())
 
 
 def render_json_points(sweep, out, layout="grid"):

@@ -113,6 +113,14 @@ def test_pooling():
     assert costs(node) == (0, 0, 0, 1024 * 7 * 7)
 
 
+def test_pool_stride_defaults_to_the_kernel_without_changing_the_attributes():
+    pool = TYPES["maxpool"]
+    attrs = {"k": (3, 3), "stride": None, "padding": "valid", "ceil_mode": False}
+    assert pool.describe(attrs) == "3x3/3"           # before any shape was asked for
+    assert pool.shape(attrs, [(8, 9, 9)]) == (8, 3, 3)
+    assert attrs["stride"] is None                    # shared by repeated layers: untouched
+
+
 def test_ceil_mode_last_window_must_start_inside():
     # ceil((111 - 3) / 2) + 1 = 55 (Caffe's pooling rule), floor gives 54 + 1 = 55 too
     assert conv_side(111, 3, 2, "valid", ceil_mode=True) == 55
