@@ -11,6 +11,7 @@ from .layers import REQUIRED, ShapeError, check_attr, lookup
 ENTRY_KEYS = ("type", "name", "input", "inputs", "stage", "when")
 CALL_KEYS = ("block", "name", "input", "stage", "when")
 REPEAT_KEYS = ("repeat", "as", "name", "stage", "layers", "block", "input", "when")
+GROUP_KEYS = ("layers", "name", "stage", "input", "when")
 IMAGE = -1   # the index that stands for the input image
 
 
@@ -112,10 +113,13 @@ class _Builder:
             elif "block" in entry:
                 block_input = (self.reference(entry, "input", scope) if "input" in entry
                                else scope.previous)
-                self.call(entry, scope, pos, entry.get("name"), block_input)
+                name = self.value(entry, "name", scope.names) if "name" in entry else None
+                self.call(entry, scope, pos, name, block_input)
+            elif "layers" in entry:
+                self.group(entry, scope, pos)
             else:
-                raise pos.error("a layer needs 'type' (or 'block' to call a block, or "
-                                "'repeat' to repeat layers)")
+                raise pos.error("a layer needs 'type' (or 'block' to call a block, "
+                                "'repeat' to repeat layers, 'layers' to group them)")
 
     def when(self, entry, scope):
         """``when: ${...}`` keeps an entry only if the condition holds; the names of
@@ -155,16 +159,30 @@ class _Builder:
                 name = _iteration_name(base_name, names, i) if base_name else None
                 self.call(entry, inner, pos, name, scope.previous, skip=REPEAT_KEYS)
                 scope.previous = inner.previous
-            elif base_name:  # a named repeat makes one scope per iteration
-                inner = _Scope(scope.full(_iteration_name(base_name, names, i)),
-                               scope.previous, names, stage)
-                self.sequence(entry["layers"], inner)
-                scope.previous = inner.previous
-            else:
-                inner = _Scope(scope.prefix, scope.input, names, stage)
-                inner.previous, inner.counters = scope.previous, scope.counters
-                self.sequence(entry["layers"], inner)
-                scope.previous = inner.previous
+            else:  # a named repeat makes one scope per iteration
+                name = _iteration_name(base_name, names, i) if base_name else None
+                self.inline(entry["layers"], scope, names, stage, name)
+
+    def group(self, entry, scope, pos):
+        """``{layers: [...]}``: layers written in place, with a shared stage, condition
+        or input, and a scope of their own when the group has a name."""
+        _check_keys(entry, GROUP_KEYS, "group", pos)
+        stage = self.value(entry, "stage", scope.names) if "stage" in entry else scope.stage
+        if "input" in entry:
+            scope.previous = self.reference(entry, "input", scope)
+        name = self.value(entry, "name", scope.names) if "name" in entry else None
+        self.inline(entry["layers"], scope, scope.names, stage, name)
+
+    def inline(self, entries, scope, names, stage, name):
+        """Build ``entries`` in place after ``scope.previous``: in a new scope NAME
+        (whose 'input' is what precedes it), or in ``scope`` itself when unnamed."""
+        if name:
+            inner = _Scope(scope.full(str(name)), scope.previous, names, stage)
+        else:
+            inner = _Scope(scope.prefix, scope.input, names, stage)
+            inner.previous, inner.counters = scope.previous, scope.counters
+        self.sequence(entries, inner)
+        scope.previous = inner.previous
 
     def call(self, entry, scope, pos, name, block_input, skip=CALL_KEYS):
         block_name = entry["block"]
@@ -199,6 +217,7 @@ class _Builder:
             name = scope.auto_name(block_name)
         elif not isinstance(name, str):
             raise entry.pos["name"].error("name must be text")
+        names["block_name"] = name
         stage = self.value(entry, "stage", scope.names) if "stage" in entry else scope.stage
         inner = _Scope(scope.full(name), block_input, names, stage)
         self.depth += 1

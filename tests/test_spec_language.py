@@ -215,31 +215,43 @@ def test_errors_inside_blocks_point_at_the_block_line():
     assert "groups=4 must divide both the input channels (6" in info.value.message
 
 
-def test_a_block_that_calls_itself_is_stopped():
-    text = """
+@pytest.mark.parametrize("entries, message", [
+    ("blocks:\n  loop:\n    layers:\n      - {block: loop}\nlayers:\n  - {block: loop}\n",
+     "nest more than 50 deep"),
+    ("layers:\n  - {name: a, type: relu}\n  - {name: a, type: relu}\n",
+     r"layer name 'a' is used twice \(first at line 4\)"),
+    ("layers:\n  - {layers: [{type: relu}], repeat_me: 2}\n", "unknown key 'repeat_me' in group"),
+])
+def test_structural_errors(entries, message):
+    with pytest.raises(SpecError, match=message):
+        graph("name: t\ninput: [3, 8, 8]\n" + entries)
+
+
+def test_groups_share_stage_condition_and_scope_and_blocks_know_their_name():
+    g = graph("""
         name: t
-        input: [3, 8, 8]
+        input: [4, 8, 8]
+        params: {extra: false}
         blocks:
-          loop:
+          unit:
             layers:
-              - {block: loop}
+              - {name: a, type: pointwise, out: 4}
+              - stage: "${block_name}_inner"
+                layers:
+                  - {name: b, type: relu}
         layers:
-          - {block: loop}
-        """
-    with pytest.raises(SpecError, match="nest more than 50 deep"):
-        graph(text)
-
-
-def test_duplicate_layer_names_are_refused():
-    text = """
-        name: t
-        input: [3, 8, 8]
-        layers:
-          - {name: a, type: relu}
-          - {name: a, type: relu}
-        """
-    with pytest.raises(SpecError, match=r"layer name 'a' is used twice \(first at line 5\)"):
-        graph(text)
+          - {block: unit, name: "u${1 + 1}", stage: outer}
+          - stage: tail
+            name: g
+            layers:
+              - {name: c, type: pointwise, out: 4}
+              - {name: d, type: add, inputs: [c, input]}
+          - {stage: never, when: $extra, layers: [{type: relu}]}
+        """)
+    assert [(n.name, n.stage) for n in g.nodes] == [
+        ("u2/a", "outer"), ("u2/b", "u2_inner"), ("g/c", "tail"), ("g/d", "tail")]
+    # inside the named group, 'input' is what precedes it: u2/b
+    assert [g.nodes[i].name for i in g.nodes[3].inputs] == ["g/c", "u2/b"]
 
 
 def test_a_repeat_of_zero_adds_nothing_and_big_repeats_stay_linear():
