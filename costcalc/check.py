@@ -108,7 +108,7 @@ class Expectation:
         if not isinstance(standard_conv, bool):
             raise e.pos["standard_conv"].error("standard_conv must be true or false")
         return Settings(e.get("alpha", 1.0), e.get("rho", 1.0), e.get("resolution"),
-                        {k: v for k, v in overrides.items()}, standard_conv=standard_conv)
+                        dict(overrides), standard_conv=standard_conv)
 
     def settings_key(self):
         s = self.settings
