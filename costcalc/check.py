@@ -12,9 +12,9 @@ from .errors import SpecError
 from .graph import Settings, build
 from .report import make_report
 
-METRICS = ("mult_adds", "params", "bn_params", "other_ops", "flops", "mult_adds_share",
-           "params_share", "layers")
-SETTINGS_KEYS = ("alpha", "rho", "resolution", "set", "standard_conv")
+METRICS = ("mult_adds", "params", "bn_params", "learned_params", "other_ops", "flops",
+           "mult_adds_share", "params_share", "layers")
+SETTINGS_KEYS = ("variant", "alpha", "rho", "resolution", "set", "standard_conv")
 KEYS = ("metric", "of", "printed", "printed_as", "expected", "tolerance", "source", "why",
         "note") + SETTINGS_KEYS
 PRINTED_AS = ("rounded", "truncated")
@@ -100,6 +100,10 @@ class Expectation:
         overrides = e.get("set", {})
         if not isinstance(overrides, dict):
             raise e.pos["set"].error("set must map parameter names to values")
+        self.variant = e.get("variant")
+        if self.variant is not None and self.variant not in self.spec.variants:
+            raise e.pos["variant"].error(f"no variant {self.variant!r} in this spec; variants: "
+                                         f"{', '.join(self.spec.variants) or 'none'}")
         for key in ("alpha", "rho", "resolution"):
             if key in e and not (isinstance(e[key], (int, float)) and not isinstance(e[key], bool)
                                  and e[key] > 0):
@@ -112,13 +116,14 @@ class Expectation:
 
     def settings_key(self):
         s = self.settings
-        return (s.alpha, s.rho, s.resolution, tuple(sorted(s.overrides.items())),
-                s.standard_conv)
+        return (self.variant, s.alpha, s.rho, s.resolution,
+                tuple(sorted(s.overrides.items())), s.standard_conv)
 
     def describe(self):
         """'mult_adds of type conv 1x1 at alpha 0.5, resolution 160'."""
         where = "total" if self.scope == "total" else f"{self.scope} {self.target}"
-        settings = [f"{k} {self.entry[k]}" for k in ("alpha", "rho", "resolution") if k in self.entry]
+        settings = [f"{k} {self.entry[k]}" for k in ("variant", "alpha", "rho", "resolution")
+                    if k in self.entry]
         settings += [f"{k}={v}" for k, v in self.entry.get("set", {}).items()]
         variant = " with standard convolutions" if self.settings.standard_conv else ""
         return (f"{self.metric} of {where}" + (f" at {', '.join(settings)}" if settings else "")
@@ -139,6 +144,8 @@ class Expectation:
             item = found[0]
         if self.metric == "flops":
             return 2 * item["mult_adds"]
+        if self.metric == "learned_params":  # what model.parameters() counts
+            return item["params"] + item["bn_params"]
         return item[self.metric]
 
 
@@ -164,7 +171,8 @@ def run(spec, label):
         key = exp.settings_key()
         if key not in reports:
             try:
-                reports[key] = make_report(build(spec, exp.settings), label)
+                target = spec.with_variant(exp.variant) if exp.variant else spec
+                reports[key] = make_report(build(target, exp.settings), label)
             except SpecError as exc:  # an unplaced settings problem belongs to the expectation
                 raise exc.at(exp.pos) from None
         computed = exp.computed(reports[key])

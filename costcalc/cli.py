@@ -169,12 +169,14 @@ def sweep_command(spec, alphas, rhos, resolutions, sets, fmt, layout, plot_path)
 
 @cli.command(name="list")
 def list_command():
-    """The shipped specs, one line each."""
+    """The shipped specs and the variants of the family specs, one line each."""
     from . import shipped
 
     for name in shipped.names():
         spec = shipped.load(name)
-        click.echo(f"{name:<16} {spec.name}: {spec.source}")
+        click.echo(f"{name:<24} {spec.name}: {spec.source}")
+        for variant in spec.variants.values():
+            click.echo(f"{variant.name:<24} {name} family: {variant.describe()}")
 
 
 def main(argv=None):

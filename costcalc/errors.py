@@ -40,3 +40,50 @@ class Pos:
 
     def __repr__(self):
         return f"{self.path}:{self.line}:{self.col}"
+
+
+def did_you_mean(word, candidates):
+    """'; did you mean 'conv'?' for the nearest of ``candidates``, or ''.
+
+    Near means difflib's similarity of at least 0.6, or one name being the start of the
+    other ('convolution' / 'conv')."""
+    import difflib
+
+    if not isinstance(word, str) or not word:
+        return ""
+    candidates = [c for c in candidates if isinstance(c, str)]
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    if not close:
+        close = [c for c in candidates if len(c) >= 3 and (word.startswith(c) or c.startswith(word))]
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _quote_repr():
+    import reprlib
+
+    quoter = reprlib.Repr()
+    quoter.maxstring, quoter.maxother, quoter.maxlevel = 60, 60, 3
+    quoter.maxlist = quoter.maxtuple = quoter.maxdict = quoter.maxset = 6
+    quoter.repr_int = lambda value, level: _int_text(value)
+    return quoter
+
+
+def _int_text(value):
+    if value.bit_length() > 64:
+        return f"<an integer of {len(str(value)) if value.bit_length() < 10000 else 'over 3000'} digits>"
+    return repr(value)
+
+
+_QUOTER = None
+
+
+def show(value):
+    """How a message quotes a value from the input: its repr, cut short (strings at 60
+    characters, lists at 6 items, integers past 64 bits by their size), control
+    characters escaped, and never an object's address."""
+    global _QUOTER
+    if callable(value):
+        return "a function"
+    if _QUOTER is None:
+        _QUOTER = _quote_repr()
+    return _QUOTER.repr(value)

@@ -292,14 +292,21 @@ class _Builder:
                 source = defaults
             elif default is REQUIRED:
                 raise pos.error(f"{layer_type.name} needs attribute {key!r}")
-            else:
-                attrs[key] = default
+            else:  # under 'padding: explicit' a window is unpadded unless it says so
+                attrs[key] = ((0, 0) if kind == "padding" and self.spec.padding == "explicit"
+                              else default)
                 continue
             value = self.value(source, key, names)
             try:
                 attrs[key] = check_attr(kind, value, key)
             except ValueError as exc:
                 raise source.pos[key].error(f"{layer_type.name}: {exc}") from None
+        if attrs.get("ceil_mode") and attrs.get("padding") == "same":
+            where = entry if "ceil_mode" in entry else defaults
+            raise where.pos["ceil_mode"].error(
+                f"{layer_type.name}: ceil_mode has no effect with padding 'same' (the output "
+                f"side is ceil(side / stride)); give the padding explicitly, or declare "
+                f"'padding: explicit' at the top of the spec")
         if layer_type.widens:
             scale = attrs["scale"]
             multiplier = self.settings.alpha if scale is True else (1 if scale is False else scale)

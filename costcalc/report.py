@@ -49,7 +49,7 @@ def make_report(graph, spec_label, flops=False):
         for row in rows:
             row["flops"] = 2 * row["mult_adds"]
     report = {
-        "name": spec.name,
+        "name": spec.title(graph.params),
         "spec": spec_label,
         "source": spec.source,
         "alpha": float(settings.alpha),

@@ -1,4 +1,8 @@
-"""The specs shipped with the package (``specs/*.yaml``) and how names resolve to them."""
+"""The specs shipped with the package (``specs/*.yaml``) and how names resolve to them.
+
+A name is a spec file (``mobilenet``, ``mobilenet.yaml``) or a variant a family spec
+declares under ``variants:`` (``resnet50`` in ``resnet.yaml``).
+"""
 import os
 
 from .errors import SpecError
@@ -16,29 +20,58 @@ def specs_dir():
 
 
 def names():
-    """Names of the shipped specs, sorted."""
+    """Names of the shipped spec files, sorted."""
     try:
         return sorted(f[:-5] for f in os.listdir(specs_dir()) if f.endswith(".yaml"))
     except OSError:
         return []
 
 
+def variants():
+    """{variant name: (family file name, Variant)} over every shipped spec, sorted."""
+    found = {}
+    for family in names():
+        for name, variant in load(family).variants.items():
+            found[name] = (family, variant)
+    return dict(sorted(found.items()))
+
+
+def _family_of(name):
+    """The shipped family spec declaring variant ``name``, or None. Only files whose text
+    holds ``name:`` are parsed, so a lookup stays cheap as the zoo grows."""
+    for family in names():
+        path = os.path.join(specs_dir(), family + ".yaml")
+        with open(path, encoding="utf-8") as handle:
+            if name + ":" not in handle.read():
+                continue
+        if name in load_spec(path).variants:
+            return path
+    return None
+
+
 def resolve(arg):
-    """A path for ``arg``: an existing file, or a shipped spec named ``arg`` (with or
-    without ``.yaml``)."""
+    """(path, variant or None) for ``arg``: an existing file, a shipped spec named ``arg``
+    (with or without ``.yaml``), or a variant of a shipped family."""
     if os.path.isfile(arg):
-        return arg
+        return arg, None
     base = os.path.basename(arg)
     name = base
     for extension in (".yaml", ".yml"):
         if name.endswith(extension):
             name = name[:-len(extension)]
-    if os.sep not in arg.rstrip(os.sep) and name in names():
-        return os.path.join(specs_dir(), name + ".yaml")
+    if os.sep not in arg.rstrip(os.sep) and name:
+        if name in names():
+            return os.path.join(specs_dir(), name + ".yaml"), None
+        if name == base and name.isidentifier():
+            family = _family_of(name)
+            if family:
+                return family, name
     raise SpecError(f"no spec file {arg!r} here, and no shipped spec of that name "
-                    f"(shipped: {', '.join(names())})", arg, 0, 0)
+                    f"(costcalc list shows them)", arg or "''", 0, 0)
 
 
 def load(arg):
-    """Resolve and load a spec."""
-    return load_spec(resolve(arg))
+    """Resolve and load a spec (a variant: its family with the variant's settings)."""
+    path, variant = resolve(arg)
+    spec = load_spec(path)
+    return spec.with_variant(variant) if variant else spec

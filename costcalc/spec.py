@@ -4,6 +4,7 @@ Only the top level is checked here (keys, input, parameters, width rule,
 blocks); layer entries are checked as the graph is built, where their shapes
 are known.
 """
+import copy
 import math
 
 import yaml
@@ -12,8 +13,10 @@ from .errors import SpecError
 from .expr import ExprError, make_divisible, substitute
 from .yamlload import Map, load_file
 
-TOP_KEYS = ("name", "source", "description", "notes", "input", "params", "width",
-            "defaults", "blocks", "layers", "expect")
+TOP_KEYS = ("name", "source", "description", "notes", "input", "padding", "params", "width",
+            "defaults", "blocks", "layers", "variants", "expect")
+PADDING_RULES = ("same", "explicit")   # TensorFlow's 'same' (today's default), PyTorch's 0
+VARIANT_KEYS = ("set", "resolution", "doc")
 WIDTH_RULES = ("floor", "make_divisible", "round", "exact")
 MULTIPLIERS = ("alpha", "rho", "resolution")   # names expressions can always use
 
@@ -34,6 +37,24 @@ class Block:
 
     def __init__(self, name, args, layers, pos):
         self.name, self.args, self.layers, self.pos = name, args, layers, pos
+
+
+class Variant:
+    """A named setting of a family spec (a torchvision name): parameter values and an
+    input side that replace the spec's defaults."""
+
+    __slots__ = ("name", "overrides", "resolution", "doc", "pos")
+
+    def __init__(self, name, overrides, resolution, doc, pos):
+        self.name, self.overrides, self.resolution = name, overrides, resolution
+        self.doc, self.pos = doc, pos
+
+    def describe(self):
+        """'depth=18, resolution 224'."""
+        parts = [f"{k}={v}" for k, v in self.overrides.items()]
+        if self.resolution is not None:
+            parts.append(f"resolution {self.resolution}")
+        return ", ".join(parts)
 
 
 class WidthRule:
@@ -81,7 +102,10 @@ class Spec:
         self.name = _text(tree, "name", required=True)
         self.source = _text(tree, "source")
         self.input = _input(tree)
+        self.padding = _choice(tree, "padding", PADDING_RULES, "same")
         self.params = _params(tree)
+        self.variants = _variants(tree, self.params)
+        self.variant = None   # the Variant this spec was loaded as, if any
         self.width = _width(tree)
         self.defaults = _defaults(tree)
         self.blocks = _blocks(tree)
@@ -89,6 +113,26 @@ class Spec:
         self.expect = tree.get("expect", [])
         if not isinstance(self.expect, list):
             raise tree.pos["expect"].error("expect must be a list of documented numbers")
+
+    def with_variant(self, name):
+        """A copy of this spec whose parameter defaults and input side are the variant's."""
+        variant = self.variants[name]
+        spec = copy.copy(self)
+        spec.params = dict(self.params)
+        for key, value in variant.overrides.items():
+            old = self.params[key]
+            spec.params[key] = Param(key, value, old.choices, old.doc, variant.pos)
+        if variant.resolution is not None:
+            spec.input = (self.input[0], variant.resolution, variant.resolution)
+        spec.variant = variant
+        return spec
+
+    def title(self, params):
+        """The spec's name with its parameters substituted (``name: "ResNet-${depth}"``)."""
+        try:
+            return str(substitute(self.name, params))
+        except ExprError as exc:
+            raise self.tree.pos["name"].error(f"name: {exc}") from None
 
     def resolve_params(self, overrides=None):
         """Parameter values after ``--set`` overrides; later defaults may use earlier ones.
@@ -147,6 +191,51 @@ def _text(tree, key, required=False):
     if not isinstance(tree[key], str):
         raise tree.pos[key].error(f"{key} must be text")
     return tree[key]
+
+
+def _choice(tree, key, valid, default):
+    value = tree.get(key, default)
+    if value not in valid:
+        raise tree.pos[key].error(f"invalid {key} {value!r}; valid: {', '.join(valid)}")
+    return value
+
+
+def _variants(tree, params):
+    raw = tree.get("variants", Map())
+    if not isinstance(raw, dict):
+        raise tree.pos["variants"].error("variants must map a name to {set, resolution, doc}")
+    variants = {}
+    for name, body in raw.items():
+        pos = raw.pos[name]
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise raw.key_pos[name].error(f"variant name {name!r} must be an identifier")
+        if not isinstance(body, dict):
+            raise pos.error(f"variant {name} must be a mapping with set, resolution, doc")
+        for key in body:
+            if key not in VARIANT_KEYS:
+                raise body.key_pos[key].error(f"unknown key {key!r} in variant {name}; "
+                                              f"known: {', '.join(VARIANT_KEYS)}")
+        overrides = body.get("set", Map())
+        if not isinstance(overrides, dict):
+            raise body.pos["set"].error("set must map parameter names to values")
+        for key, value in overrides.items():
+            if key not in params:
+                raise overrides.key_pos[key].error(
+                    f"variant {name}: the spec declares no parameter {key!r}; declared: "
+                    f"{', '.join(params) or 'none'}")
+            choices = params[key].choices
+            if choices is not None and value not in choices:
+                raise overrides.pos[key].error(f"variant {name}: {key} = {value!r} is not "
+                                               f"one of {', '.join(map(str, choices))}")
+        resolution = body.get("resolution")
+        if resolution is not None and not (isinstance(resolution, int)
+                                           and not isinstance(resolution, bool) and resolution > 0):
+            raise body.pos["resolution"].error("resolution must be a positive integer")
+        doc = body.get("doc", "")
+        if not isinstance(doc, str):
+            raise body.pos["doc"].error("doc must be text")
+        variants[name] = Variant(name, dict(overrides), resolution, doc, pos)
+    return variants
 
 
 def _input(tree):

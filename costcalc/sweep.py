@@ -143,7 +143,7 @@ def run(spec_arg, alphas, rhos=(), resolutions=(), overrides=None):
                                  param_hint="'--resolution'")
     spec = load(spec_arg)
     grid = points(spec, alpha_list, rho_list or None, side_list or None, overrides)
-    return {"name": spec.name, "spec": spec_arg,
+    return {"name": spec.title(spec.resolve_params(overrides)), "spec": spec_arg,
             "axis": "resolution" if side_list else "rho", "points": grid}
 
 
