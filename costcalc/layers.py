@@ -15,7 +15,7 @@ Cost of one layer (see ``docs/conventions.md``):
 Symbols in the formulas: D_k (kernel side, kh x kw when not square), M input
 channels, N output channels, D_f output side (Ho x Wo), g groups.
 """
-from .errors import SpecError
+from .errors import SpecError, did_you_mean, show as _show
 
 REQUIRED = object()
 TYPES = {}          # name -> LayerType instance (aliases included)
@@ -84,6 +84,10 @@ def check_attr(kind, value, name):
         if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1:
             return value
         raise ValueError(f"{name} must be a number in [0, 1), not {value!r}")
+    if kind == "index":  # a 0-based position: a non-negative integer
+        if not _int(value, 0):
+            raise ValueError(f"{name} must be a non-negative integer, not {value!r}")
+        return value
     if kind == "number":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return value
@@ -372,8 +376,10 @@ class Elementwise(LayerType):
         return Cost(other_ops=out[0] * out[1] * out[2])
 
 
-for _name in ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "hswish", "swish", "softmax"):
-    register(_name)(type(_name.title().replace("_", ""), (Elementwise,), {
+for _name, *_aliases in (("relu",), ("relu6",), ("leaky_relu",), ("sigmoid",), ("tanh",),
+                         ("hswish", "hardswish"), ("swish", "silu"), ("softmax",),
+                         ("hardsigmoid", "hsigmoid"), ("gelu",)):
+    register(_name, *_aliases)(type(_name.title().replace("_", ""), (Elementwise,), {
         "__doc__": f"{_name}: element-wise, other_ops = C * H * W, no parameters."}))
 
 
@@ -491,6 +497,155 @@ class Dropout(LayerType):
     attrs = {"rate": ("fraction", 0.5)}
 
 
+# ------------------------------------------------- modern networks (issue 8)
+
+@register("multiply", "mul")
+class Multiply(LayerType):
+    """Element-wise product of two or more inputs (squeeze-and-excitation, gating).
+
+    other_ops = (inputs - 1) * C * H * W
+    The output has the largest input shape (C, H, W); every input must be either
+    that shape or (C, 1, 1) with the same C, which is broadcast over H x W.
+    """
+
+    inputs = "many"
+
+    def shape(self, a, shapes):
+        out = max(shapes, key=lambda s: s[1] * s[2])
+        for other in shapes:
+            if other != out and other != (out[0], 1, 1):
+                pair = sorted((other, out), key=shapes.index)  # in the order of inputs
+                raise ShapeError(f"multiply of {fmt_shape(pair[0])} and {fmt_shape(pair[1])} "
+                                 f"does not broadcast: every input must be {fmt_shape(out)} "
+                                 f"or {out[0]}x1x1")
+        return out
+
+    def cost(self, a, shapes, out):
+        return Cost(other_ops=(len(shapes) - 1) * out[0] * out[1] * out[2])
+
+
+@register("split")
+class Split(LayerType):
+    """One of ``parts`` equal chunks of the channels, like ``torch.chunk(x, parts,
+    dim=1)[part]`` (ShuffleNetV2's channel split); no cost.
+
+    (C, H, W) -> (C / parts, H, W): channels [part * C/parts, (part + 1) * C/parts).
+    C must be divisible by parts; part counts from 0 and must be below parts.
+    """
+
+    attrs = {"parts": ("count", 2), "part": ("index", REQUIRED)}
+
+    def shape(self, a, shapes):
+        c, h, w = shapes[0]
+        if a["part"] >= a["parts"]:
+            raise ShapeError(f"part {a['part']} does not exist: parts={a['parts']} "
+                             f"numbers them 0 to {a['parts'] - 1}")
+        if c % a["parts"]:
+            raise ShapeError(f"split into {a['parts']} parts needs channels divisible by "
+                             f"{a['parts']}, got input {fmt_shape(shapes[0])}")
+        return (c // a["parts"], h, w)
+
+    def describe(self, a):
+        return f"{a['part']} of {a['parts']}"
+
+
+@register("slice")
+class Slice(LayerType):
+    """Channels ``start`` to ``stop`` (``stop`` excluded), like ``x[:, start:stop]``;
+    no cost.
+
+    (C, H, W) -> (stop - start, H, W), with 0 <= start < stop <= C.
+    """
+
+    attrs = {"start": ("index", 0), "stop": ("count", REQUIRED)}
+
+    def shape(self, a, shapes):
+        c, h, w = shapes[0]
+        if not a["start"] < a["stop"] <= c:
+            raise ShapeError(f"slice [{a['start']}:{a['stop']}] needs start < stop <= "
+                             f"channels, got input {fmt_shape(shapes[0])}")
+        return (a["stop"] - a["start"], h, w)
+
+    def describe(self, a):
+        return f"[{a['start']}:{a['stop']}]"
+
+
+def adaptive_windows(size, out):
+    """Sum of the window lengths of PyTorch's adaptive pooling along one side:
+    window i spans floor(i * size / out) to ceil((i + 1) * size / out)."""
+    return sum(-(-(i + 1) * size // out) - i * size // out for i in range(out))
+
+
+class AdaptivePool(LayerType):
+    """pooling to a fixed output size (oh, ow), as PyTorch's Adaptive*Pool2d.
+
+    (C, H, W) -> (C, oh, ow). Window i along H spans rows floor(i * H / oh) to
+    ceil((i + 1) * H / oh) (end excluded), the same along W, so windows may
+    differ in size and overlap.
+    other_ops = C * (sum over i of the window heights) * (sum over j of the widths)
+    (one read-and-combine per window element; C * H * W when H and W divide).
+    """
+
+    attrs = {"size": ("pair", REQUIRED)}
+
+    def shape(self, a, shapes):
+        return (shapes[0][0],) + a["size"]
+
+    def cost(self, a, shapes, out):
+        c, h, w = shapes[0]
+        oh, ow = a["size"]
+        return Cost(other_ops=c * adaptive_windows(h, oh) * adaptive_windows(w, ow))
+
+    def describe(self, a):
+        return "to {}x{}".format(*a["size"])
+
+
+@register("adaptive_avgpool")
+class AdaptiveAvgPool(AdaptivePool):
+    __doc__ = "Adaptive average " + AdaptivePool.__doc__
+
+
+@register("adaptive_maxpool")
+class AdaptiveMaxPool(AdaptivePool):
+    __doc__ = "Adaptive max " + AdaptivePool.__doc__
+
+
+@register("layernorm", "layer_norm")
+class LayerNorm(LayerType):
+    """Layer normalisation over the channels at each position, with a learned
+    per-channel scale and shift (ConvNeXt's LayerNorm2d; nn.LayerNorm(C) on
+    channels-last).
+
+    bn_params = 2 * C (weight and bias, learned non-conv parameters)
+    other_ops = 5 * C * H * W (fvcore's count for a norm with affine: mean,
+    variance, normalise, scale and shift per element)
+    """
+
+    def cost(self, a, shapes, out):
+        c, h, w = out
+        return Cost(bn_params=2 * c, other_ops=5 * c * h * w)
+
+
+@register("layer_scale")
+class LayerScale(LayerType):
+    """A learned per-channel scale (ConvNeXt's layer scale gamma, C x 1 x 1).
+
+    bn_params = C (learned non-conv parameters); other_ops = C * H * W
+    """
+
+    def cost(self, a, shapes, out):
+        c, h, w = out
+        return Cost(bn_params=c, other_ops=c * h * w)
+
+
+@register("identity", "stochastic_depth")
+class Identity(LayerType):
+    """The identity; no cost. Stochastic depth (drop path) is the identity at
+    inference: ``rate``, its drop rate in training, is for the reader only."""
+
+    attrs = {"rate": ("fraction", 0)}
+
+
 def fmt_shape(shape):
     """(32, 112, 112) -> '32x112x112'."""
     return "x".join(str(v) for v in shape)
@@ -500,9 +655,9 @@ def lookup(name, pos):
     """The LayerType called ``name``, or an error at ``pos`` listing the known ones."""
     layer_type = TYPES.get(name)
     if layer_type is None:
-        known = ", ".join(sorted(t for t, v in TYPES.items() if v.name == t))
-        raise SpecError(f"unknown layer type {name!r}; known types: {known}",
-                        pos.path, pos.line, pos.col)
+        hint = did_you_mean(name, TYPES) or (
+            "; known types: " + ", ".join(sorted(t for t, v in TYPES.items() if v.name == t)))
+        raise SpecError(f"unknown layer type {_show(name)}{hint}", pos.path, pos.line, pos.col)
     return layer_type
 
 
