@@ -1,21 +1,38 @@
 """Step 1: YAML text to plain values that remember where each value was written.
 
 Mappings become ``Map`` (a dict) and sequences ``Seq`` (a list); both keep the
-position of every child in ``.pos`` and their own in ``.at``. Scalars are
-resolved with PyYAML's safe rules. Tags that would build Python objects,
-anchors' merge keys and duplicate keys are errors.
+position of every child in ``.pos`` and their own in ``.at``. The values are built
+from PyYAML's event stream by a loop (no recursion), so the declared limits
+(``LIMITS``, docs/errors.md) hold before anything large is built: file size,
+nesting depth, the size of the tree with every alias expanded, the size of a
+number. Scalars are resolved with PyYAML's safe rules; tags that would build
+Python objects, merge keys, duplicate keys, non-finite numbers and control
+characters in text are errors.
 """
+import math
+import os
+import re
+import stat
+
 import yaml
 
-from .errors import Pos, SpecError
+from .errors import Pos, SpecError, show
 
 try:  # the C parser is several times faster; fall back to pure Python
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader
 
+LIMITS = {
+    "file_bytes": 64 * 2**20,     # a written-out 10^6-layer spec is about 40 MiB
+    "depth": 64,                  # nesting of mappings and sequences
+    "nodes": 10**7,               # values in the tree, every alias expanded
+    "number": 10**18,             # the magnitude of any number written in a spec
+}
+
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null")}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class Map(dict):
@@ -30,52 +47,50 @@ class Seq(list):
     __slots__ = ("at", "pos")
 
 
-def _pos(path, node):
-    return Pos(path, node.start_mark.line + 1, node.start_mark.column + 1)
+def _pos(path, mark):
+    return Pos(path, mark.line + 1, mark.column + 1)
 
 
-def _build(node, path, constructor):
-    if isinstance(node, yaml.MappingNode):
-        if node.tag != _STD + "map":
-            raise _pos(path, node).error(f"unsupported tag {node.tag!r}")
-        out = Map()
-        out.at, out.pos, out.key_pos = _pos(path, node), {}, {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _STD + "merge":
-                raise _pos(path, key_node).error("keys must be plain names")
-            key = _build(key_node, path, constructor)
-            if key in out:
-                first = out.key_pos[key]
-                raise _pos(path, key_node).error(
-                    f"duplicate key {key!r} (first at line {first.line})")
-            out[key] = _build(value_node, path, constructor)
-            out.pos[key] = _pos(path, value_node)
-            out.key_pos[key] = _pos(path, key_node)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        if node.tag != _STD + "seq":
-            raise _pos(path, node).error(f"unsupported tag {node.tag!r}")
-        out = Seq()
-        out.at, out.pos = _pos(path, node), []
-        for item in node.value:
-            out.append(_build(item, path, constructor))
-            out.pos.append(_pos(path, item))
-        return out
-    if node.tag == _STD + "timestamp":  # a date is just text in a spec
-        return node.value
-    if node.tag not in _SCALAR_TAGS:
-        raise _pos(path, node).error(f"unsupported tag {node.tag!r}")
-    return constructor.construct_object(node)
+def _scalar(loader, event, path):
+    """The Python value of one scalar event (str, int, float, bool or None)."""
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    here = _pos(path, event.start_mark)
+    if tag == _STD + "timestamp":  # a date is just text in a spec
+        return event.value
+    if tag not in _SCALAR_TAGS:
+        raise here.error(f"unsupported tag {show(tag)}")
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    try:
+        value = loader.yaml_constructors[tag](loader, node)
+    except (ValueError, KeyError, TypeError, ArithmeticError, yaml.YAMLError):
+        if tag == _STD + "int" and len(event.value) > 20:
+            raise here.error(f"an integer of {len(event.value)} digits is outside the limit "
+                             f"of 10^18 (docs/errors.md)") from None
+        raise here.error(f"{show(event.value)} is not a valid {tag[len(_STD):]}") from None
+    if isinstance(value, str):
+        bad = _CONTROL.search(value)
+        if bad:
+            raise here.error(f"text may not hold the control character "
+                             f"U+{ord(bad.group()):04X}")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value) or abs(value) > LIMITS["number"]:
+            raise here.error(f"the number {show(value)} is outside the limit of 10^18 "
+                             f"(docs/errors.md)")
+    return value
 
 
 def load(text, path="<spec>"):
     """Parse ``text`` into Map/Seq/scalars; raise SpecError with a position."""
     loader = _Loader(text)
     try:
-        root = loader.get_single_node()
-        if root is None:
-            raise SpecError("the spec is empty", path, 1, 1)
-        return _build(root, path, loader)
+        return _compose(loader, path)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise SpecError(f"invalid YAML: the character U+{exc.character:04X} is not allowed "
+                        f"in YAML", path, line, col) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -86,12 +101,121 @@ def load(text, path="<spec>"):
         loader.dispose()
 
 
+def _compose(loader, path):
+    """Build the single document's value from the event stream, with a stack."""
+    anchors = {}           # anchor -> (value, expanded size)
+    stack = []             # open collections: [value, pending key, key event, size, anchor]
+    root, nodes = None, 0
+    loader.get_event()     # StreamStart
+    if loader.check_event(yaml.StreamEndEvent):
+        raise SpecError("the spec is empty", path, 1, 1)
+    loader.get_event()     # DocumentStart
+    while True:
+        event = loader.get_event()
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            value, _, _, size, anchor = stack.pop()
+            if stack:  # the parent counted this collection as 1 when it opened
+                stack[-1][3] += size - 1
+            if anchor is not None:
+                anchors[anchor] = (value, size)
+        elif isinstance(event, yaml.DocumentEndEvent):
+            break
+        else:
+            here = _pos(path, event.start_mark)
+            if isinstance(event, yaml.AliasEvent):
+                if event.anchor not in anchors:
+                    raise here.error(f"unknown or recursive alias *{event.anchor}")
+                value, size = anchors[event.anchor]
+            elif isinstance(event, yaml.ScalarEvent):
+                value, size = _scalar(loader, event, path), 1
+                if event.anchor is not None:
+                    anchors[event.anchor] = (value, 1)
+            else:
+                if event.tag not in (None, "!", _STD + "map", _STD + "seq"):
+                    raise here.error(f"unsupported tag {show(event.tag)}")
+                if len(stack) >= LIMITS["depth"]:
+                    raise here.error(f"the YAML nests deeper than {LIMITS['depth']} levels "
+                                     f"(docs/errors.md)")
+                value = Map() if isinstance(event, yaml.MappingStartEvent) else Seq()
+                value.at, value.pos = here, ({} if isinstance(value, Map) else [])
+                if isinstance(value, Map):
+                    value.key_pos = {}
+                size = 1
+            nodes += size
+            if nodes > LIMITS["nodes"]:
+                raise here.error(f"the YAML holds more than {LIMITS['nodes']:,} values with "
+                                 f"its aliases expanded (docs/errors.md)")
+            if not stack:
+                root = value
+            _attach(stack, value, size, here, event)
+            if stack and stack[-1][0] is value:
+                stack[-1][4] = getattr(event, "anchor", None)
+    if not loader.check_event(yaml.StreamEndEvent):
+        raise _pos(path, loader.peek_event().start_mark).error(
+            "a spec is one YAML document; found a second one")
+    return root
+
+
+def _attach(stack, value, size, here, event):
+    """Put ``value`` into the open collection on top of ``stack`` (a key or a value),
+    then open it if it is a collection itself."""
+    if stack:
+        parent = stack[-1]
+        container = parent[0]
+        parent[3] += size
+        if isinstance(container, Seq):
+            container.append(value)
+            container.pos.append(here)
+        elif parent[1] is _NO_KEY:
+            if isinstance(value, (Map, Seq)) or (
+                    isinstance(event, yaml.ScalarEvent) and event.tag is None
+                    and event.value == "<<" and event.implicit[0]):
+                raise here.error("keys must be plain names")
+            if value in container:
+                first = container.key_pos[value]
+                raise here.error(f"duplicate key {show(value)} (first at line {first.line})")
+            parent[1], parent[2] = value, here
+        else:
+            key = parent[1]
+            container[key] = value
+            container.pos[key] = here
+            container.key_pos[key] = parent[2]
+            parent[1] = _NO_KEY
+    if isinstance(value, (Map, Seq)) and not isinstance(event, yaml.AliasEvent):
+        stack.append([value, _NO_KEY, None, 1, None])
+
+
+_NO_KEY = object()
+
+
 def load_file(path):
-    """Read and parse a spec file; an unreadable file is a SpecError too."""
+    """Read and parse a spec file; an unreadable, special or oversized file is a SpecError."""
+    path = str(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read spec: {exc.strerror if isinstance(exc, OSError) else exc}",
-                        str(path), 0, 0) from None
-    return load(text, str(path))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise SpecError("cannot read spec: not a regular file", path, 0, 0)
+            if info.st_size > LIMITS["file_bytes"]:
+                raise SpecError(f"the spec is larger than the limit of "
+                                f"{LIMITS['file_bytes'] // 2**20} MiB (docs/errors.md)", path, 0, 0)
+            raw = os.read(fd, LIMITS["file_bytes"] + 1)
+            chunk = raw
+            while chunk and len(raw) <= LIMITS["file_bytes"]:
+                chunk = os.read(fd, LIMITS["file_bytes"] + 1 - len(raw))
+                raw += chunk
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise SpecError(f"cannot read spec: {exc.strerror or exc}", path, 0, 0) from None
+    if len(raw) > LIMITS["file_bytes"]:
+        raise SpecError(f"the spec is larger than the limit of "
+                        f"{LIMITS['file_bytes'] // 2**20} MiB (docs/errors.md)", path, 0, 0)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError("the spec is not UTF-8 text", path, line, col) from None
+    return load(text, path)
