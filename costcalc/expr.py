@@ -10,6 +10,15 @@ in ``FUNCTIONS``. Nothing else: no attributes, no imports, no builtins.
 import ast
 import math
 import re
+import warnings
+
+from .errors import did_you_mean, show
+
+LIMITS = {
+    "text": 2000,            # characters in one expression
+    "integer": 10**18,       # the magnitude of an integer that ** or * may produce
+    "sequence": 10**6,       # items (or characters) that * may build
+}
 
 _TEMPLATE = re.compile(r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _WHOLE_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\Z")
@@ -37,7 +46,7 @@ def make_divisible(value, divisor=8, min_value=None):
 
 FUNCTIONS = {
     "min": min, "max": max, "int": int, "round": round, "abs": abs,
-    "floor": math.floor, "ceil": math.ceil, "make_divisible": make_divisible,
+    "floor": math.floor, "ceil": math.ceil, "make_divisible": make_divisible, "len": len,
 }
 
 
@@ -46,7 +55,51 @@ FUNCTIONS = {
 CALLABLE = set(FUNCTIONS) | {"ch"}
 
 
-_GLOBALS = dict(FUNCTIONS, __builtins__={})
+def _too_big(what):
+    return ExprError(f"{what} is outside the limit of the expression language "
+                     f"(docs/errors.md)")
+
+
+def _power(base, exponent):
+    """``base ** exponent``, refused when an integer result would pass 10^18."""
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
+        if (abs(base).bit_length() - 1) * exponent > 64 or abs(base) ** exponent > LIMITS["integer"]:
+            raise _too_big(f"{_short(base)} ** {_short(exponent)}")
+    if isinstance(exponent, int) and abs(exponent) > 10**4 and isinstance(base, float):
+        raise _too_big(f"an exponent of {_short(exponent)}")
+    return base ** exponent
+
+
+def _times(left, right):
+    """``left * right``; a text or list repeated past 10^6 items, or an integer product
+    past 10^18, is refused."""
+    for seq, count in ((left, right), (right, left)):
+        if isinstance(seq, (str, list, tuple)) and isinstance(count, int):
+            if len(seq) * max(count, 0) > LIMITS["sequence"]:
+                raise _too_big(f"repeating {len(seq):,} items {_short(count)} times")
+    product = left * right
+    if isinstance(product, int) and abs(product) > LIMITS["integer"]:
+        raise _too_big(f"the product {_short(left)} * {_short(right)}")
+    return product
+
+
+def _short(value):
+    return show(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge integer"
+
+
+class _Guard(ast.NodeTransformer):
+    """Turn ``a ** b`` and ``a * b`` into calls of the guarded _power and _times."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        guard = {ast.Pow: "_power", ast.Mult: "_times"}.get(type(node.op))
+        if guard is None:
+            return node
+        return ast.copy_location(ast.Call(ast.Name(guard, ast.Load()), [node.left, node.right],
+                                          []), node)
+
+
+_GLOBALS = dict(FUNCTIONS, __builtins__={}, _power=_power, _times=_times)
 
 
 class ExprError(ValueError):
@@ -61,31 +114,86 @@ def compile_expr(text):
     code = _cache.get(text)
     if code is not None:
         return code
+    if len(text) > LIMITS["text"]:
+        raise ExprError(f"an expression of {len(text):,} characters is longer than the limit "
+                        f"of {LIMITS['text']:,} (docs/errors.md)")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ExprError(f"bad expression {text!r}: {exc.msg}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")   # a SyntaxWarning is a bad expression too
+            tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, SyntaxWarning, ValueError) as exc:
+        raise ExprError(f"bad expression {show(text)}: {getattr(exc, 'msg', None) or exc}") from None
+    except (RecursionError, MemoryError):
+        raise ExprError(f"the expression {show(text)} nests too deeply") from None
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
-            raise ExprError(f"bad expression {text!r}: {type(node).__name__} is not allowed")
+            raise ExprError(f"bad expression {show(text)}: {type(node).__name__} is not allowed")
         if isinstance(node, ast.Call) and not (
                 isinstance(node.func, ast.Name) and node.func.id in CALLABLE and not node.keywords):
-            raise ExprError(f"bad expression {text!r}: only these functions may be called: "
+            raise ExprError(f"bad expression {show(text)}: only these functions may be called: "
                             + ", ".join(sorted(CALLABLE)))
-    code = _cache[text] = compile(tree, "<spec>", "eval")
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise ExprError(f"bad expression {show(text)}: names may not start with '_'")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            tree = ast.fix_missing_locations(_Guard().visit(tree))
+            code = compile(tree, "<spec>", "eval")
+    except (SyntaxError, SyntaxWarning, ValueError) as exc:
+        raise ExprError(f"bad expression {show(text)}: {getattr(exc, 'msg', None) or exc}") from None
+    except (RecursionError, MemoryError):
+        raise ExprError(f"the expression {show(text)} nests too deeply") from None
+    _cache[text] = code
     return code
 
 
 def evaluate(text, names):
-    """Evaluate one expression with ``names`` (a dict) in scope."""
+    """Evaluate one expression with ``names`` (a dict) in scope; the result must be data
+    (a number, text, true/false, a list or a mapping), with finite numbers."""
     code = compile_expr(text)
     try:
-        return eval(code, _GLOBALS, names)  # vetted above: arithmetic only
+        result = eval(code, _GLOBALS, names)  # vetted above: arithmetic only
+    except ExprError as exc:
+        raise ExprError(f"in {show(text)}: {exc}") from None
     except NameError as exc:
-        raise ExprError(f"in {text!r}: unknown name {str(exc).split(chr(39))[1]!r}; "
-                        f"known: {', '.join(sorted(names)) or 'none'}") from None
-    except (ArithmeticError, TypeError, ValueError, KeyError, IndexError) as exc:
-        raise ExprError(f"in {text!r}: {type(exc).__name__}: {exc}") from None
+        name = str(exc).split(chr(39))[1]
+        known = sorted(n for n in names if not n.startswith("_"))
+        hint = did_you_mean(name, known) or (
+            "; known: " + (", ".join(known[:30]) + (", ..." if len(known) > 30 else "")
+                           if known else "none"))
+        raise ExprError(f"in {show(text)}: unknown name {name!r}{hint}") from None
+    except (ArithmeticError, TypeError, ValueError, KeyError, IndexError, RecursionError,
+            MemoryError) as exc:
+        detail = str(exc) if not isinstance(exc, (KeyError, RecursionError, MemoryError)) else (
+            f"no key {show(exc.args[0])}" if isinstance(exc, KeyError) and exc.args else "")
+        detail = re.sub(r" at 0x[0-9a-f]+", "", detail)[:120]
+        raise ExprError(f"in {show(text)}: {type(exc).__name__}: {detail}") from None
+    _check_result(result, text)
+    return result
+
+
+def _check_result(value, text):
+    """Refuse results that are not data: functions, non-finite or oversized numbers."""
+    stack, seen = [value], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > LIMITS["sequence"]:
+            raise ExprError(f"in {show(text)}: the result holds more than "
+                            f"{LIMITS['sequence']:,} values")
+        if isinstance(item, bool) or item is None or isinstance(item, str):
+            continue
+        if isinstance(item, (int, float)):
+            if not math.isfinite(item) or abs(item) > LIMITS["integer"]:
+                raise ExprError(f"in {show(text)}: the number {_short(item)} is outside the "
+                                f"limit of 10^18 (docs/errors.md)")
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        else:
+            raise ExprError(f"in {show(text)}: the result is {show(item)}, not a value")
 
 
 def is_template(value):
