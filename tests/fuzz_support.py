@@ -1,0 +1,1194 @@
+"""The fuzzing harness of tests/test_fuzz.py (docs/fuzzing.md).
+
+Three parts:
+
+- ``run_case``: run ``costcalc.cli.main(argv)`` in a forked child under a memory limit
+  (RLIMIT_AS) and a wall-clock alarm, with stdout and stderr sent to files; return what
+  happened (exit status, output, hang, memory blow-up, crash).
+- ``check_case``: the properties every run must have (exit status 0 or 2, 1 only from
+  ``check``; no traceback; every stderr line a one-line error; strict and consistent JSON
+  reports; byte-identical output when run twice). Returns a ``Failure`` or None.
+- hypothesis strategies: specs generated from the language's own declarations
+  (``costcalc.layers.TYPES``, ``costcalc.graph.*_KEYS``, ``costcalc.spec.TOP_KEYS``),
+  mutations of every shipped spec, hostile YAML text and hostile command-line options.
+
+Everything here reads the declarations at run time, so a new layer type, attribute kind
+or key is fuzzed without a change to this file.
+"""
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import os
+import pathlib
+import re
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import traceback
+
+import yaml
+from hypothesis import strategies as st
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SPECS_DIR = ROOT / "specs"
+CASES_DIR = pathlib.Path(__file__).resolve().parent / "cases" / "fuzz"
+
+# ---------------------------------------------------------------- modes and budgets
+
+MODE = os.environ.get("COSTCALC_FUZZ", "ci").strip().lower() or "ci"
+LONG = MODE == "long"
+SEED = int(os.environ.get("COSTCALC_FUZZ_SEED", "0"))
+# examples per fuzz test: small in CI (tests/test_fuzz.py has 4 of them), large locally
+EXAMPLES = int(os.environ.get("COSTCALC_FUZZ_EXAMPLES", "2500" if LONG else "60"))
+TIMEOUT = float(os.environ.get("COSTCALC_FUZZ_TIMEOUT", "10"))        # seconds per run
+MEMORY = int(os.environ.get("COSTCALC_FUZZ_MEMORY", str(2 << 30)))     # bytes (RLIMIT_AS)
+# COSTCALC_FUZZ_COLLECT=DIR: record each distinct failure under DIR and keep going
+# instead of stopping at the first one (the long mode's campaign, see docs/fuzzing.md)
+COLLECT = os.environ.get("COSTCALC_FUZZ_COLLECT", "")
+
+MEMORY_STATUS = 101      # the child ran out of memory (MemoryError under RLIMIT_AS)
+TRACEBACK_STATUS = 102   # the child raised an exception main() did not handle
+COUNTS = ("mult_adds", "params", "bn_params", "other_ops")
+
+
+# ---------------------------------------------------------------- running one case
+
+def _preimport():
+    """Import costcalc and what it imports lazily, once, so that each forked child
+    starts warm (a few ms per case instead of tens)."""
+    import importlib
+    import pkgutil
+    import costcalc
+    for module in pkgutil.iter_modules(costcalc.__path__):
+        try:
+            importlib.import_module(f"costcalc.{module.name}")
+        except Exception:  # a module being edited: the child imports it itself
+            pass
+    for name in ("rich.console", "rich.table", "rich.markup", "click", "csv"):
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+
+
+@dataclasses.dataclass
+class Outcome:
+    status: int | None      # exit status, None if killed by a signal
+    signal: int | None      # the signal that killed the child
+    out: bytes
+    err: bytes
+
+    @property
+    def hang(self):
+        return self.signal == signal.SIGALRM
+
+    @property
+    def memory(self):
+        return self.status == MEMORY_STATUS
+
+
+def _child(argv, out_path, err_path, cwd):
+    """In the forked child: limits, redirected output, main(argv); never returns."""
+    status = TRACEBACK_STATUS
+    try:
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)   # the alarm kills the child
+        signal.setitimer(signal.ITIMER_REAL, TIMEOUT)
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = MEMORY if hard == resource.RLIM_INFINITY else min(MEMORY, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
+                                      line_buffering=False)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                                      errors="backslashreplace", line_buffering=True)
+        sys.stdin = io.TextIOWrapper(io.BytesIO(b""))
+        os.environ.update(COLUMNS="80", NO_COLOR="1", TERM="dumb")
+        os.environ.pop("FORCE_COLOR", None)
+        os.chdir(cwd)
+        from costcalc.cli import main
+        try:
+            main(list(argv))
+            status = 0
+        except SystemExit as exc:
+            code = exc.code
+            status = code if isinstance(code, int) else (0 if code is None else 1)
+        except MemoryError:
+            status = MEMORY_STATUS
+            try:
+                sys.stderr.write("fuzz: MemoryError\n")
+            except BaseException:
+                pass
+        except BaseException:  # what the real command would print as a traceback
+            status = TRACEBACK_STATUS
+            try:
+                sys.stderr.write(traceback.format_exc())
+            except MemoryError:
+                status = MEMORY_STATUS
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except MemoryError:
+                status = MEMORY_STATUS
+            except BaseException:
+                pass
+    except MemoryError:
+        status = MEMORY_STATUS
+    except BaseException:
+        try:
+            os.write(2, traceback.format_exc().encode("utf-8", "replace"))
+        except BaseException:
+            pass
+    finally:
+        os._exit(status)
+
+
+def run_many(jobs, parallel=4):
+    """Run each (argv, cwd) of ``jobs`` in its own forked child, up to ``parallel`` at
+    once; return their Outcomes in order."""
+    _preimport()
+    results = [None] * len(jobs)
+    running = {}   # pid -> (index, tmp)
+    pending = list(enumerate(jobs))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, parallel):
+                index, (argv, cwd) = pending.pop(0)
+                tmp = tempfile.mkdtemp(prefix="costcalc-fuzz-run-")
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child
+                    _child(argv, os.path.join(tmp, "out"), os.path.join(tmp, "err"), cwd or tmp)
+                running[pid] = (index, tmp)
+            pid, wait_status = os.wait()
+            if pid not in running:
+                continue
+            index, tmp = running.pop(pid)
+            results[index] = _outcome(os.waitstatus_to_exitcode(wait_status), tmp)
+    finally:
+        for pid, (_, tmp) in running.items():  # only if interrupted
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+            shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def _outcome(status, tmp):
+    out_path, err_path = os.path.join(tmp, "out"), os.path.join(tmp, "err")
+    out = pathlib.Path(out_path).read_bytes() if os.path.exists(out_path) else b""
+    err = pathlib.Path(err_path).read_bytes() if os.path.exists(err_path) else b""
+    shutil.rmtree(tmp, ignore_errors=True)
+    if status < 0:
+        return Outcome(None, -status, out, err)
+    return Outcome(status, None, out, err)
+
+
+def run_case(argv, cwd=None):
+    """Run ``costcalc ARGV`` in a forked child; return its Outcome."""
+    return run_many([(argv, cwd)], 1)[0]
+
+
+# ---------------------------------------------------------------- properties
+
+@dataclasses.dataclass
+class Failure:
+    kind: str               # hang, memory, crash, traceback, status, message, json, ...
+    detail: str             # one line: what is wrong
+    signature: str          # what makes two failures the same class
+    argv: list
+    files: dict             # name -> bytes, written to the case's folder
+    outcome: Outcome
+
+    def describe(self):
+        err = self.outcome.err.decode("utf-8", "replace")
+        shown = "".join(f"\n  {name}:\n{data[:1200]!r}" for name, data in self.files.items())
+        return (f"{self.kind}: {self.detail}\n  argv: {self.argv!r}{shown}\n"
+                f"  status: {self.outcome.status} signal: {self.outcome.signal}\n"
+                f"  files: {', '.join(f'{k} ({len(v)} bytes)' for k, v in self.files.items())}"
+                f"\n  stderr (last 1500 chars):\n{err[-1500:]}")
+
+
+class Bad(Exception):
+    """One property does not hold: (kind, detail, signature)."""
+
+    def __init__(self, kind, detail, signature=None):
+        super().__init__(detail)
+        self.kind, self.detail, self.signature = kind, detail, signature or detail
+
+
+def _shipped_paths():
+    return {str(p) for p in SPECS_DIR.glob("*.y*ml")} | {
+        str(p) for p in (ROOT / "costcalc" / "specs").glob("*.y*ml")}
+
+
+def _error_line_pattern(argv, cwd):
+    """``PATH:LINE:COL: error: MESSAGE``, ``PATH: error: MESSAGE`` or ``costcalc: error:
+    MESSAGE``, where PATH is a spec the command was given (as typed, or resolved)."""
+    paths = set(_shipped_paths())
+    for arg in argv:
+        for candidate in (arg, arg.split("@")[0]):
+            paths.update((candidate, repr(candidate)))
+            if cwd:
+                paths.add(os.path.join(cwd, candidate))
+            if cwd and candidate and os.path.isdir(os.path.join(cwd, candidate)):
+                for name in os.listdir(os.path.join(cwd, candidate)):
+                    paths.add(os.path.join(candidate, name))
+    paths.add("<spec>")
+    alternatives = "|".join(re.escape(p) for p in sorted(paths, key=len, reverse=True))
+    return re.compile(rf"(?:(?:{alternatives}):\d+:\d+: error: .+|(?:{alternatives}): error: .+"
+                      rf"|costcalc: error: .+)\Z", re.S)
+
+
+def _traceback_signature(err):
+    """'ValueError at costcalc/yamlload.py:_build' from the last costcalc frame."""
+    text = err.decode("utf-8", "replace")
+    lines = text.rstrip().splitlines()
+    exc_line = lines[-1] if lines else ""
+    exc_type = exc_line.split(":")[0].strip() or "?"
+    frames = re.findall(r'File "([^"]+)", line \d+, in (\S+)', text)
+    inside = [(f, fn) for f, fn in frames if "/costcalc/" in f and "/tests/" not in f]
+    last = inside[-1] if inside else (frames[-1] if frames else ("?", "?"))
+    where = re.sub(r".*/(costcalc/[^/]+|[^/]+/[^/]+)$", r"\1", last[0])
+    return f"{exc_type} at {where}:{last[1]}"
+
+
+def last_frames(err, count=4):
+    """The last ``count`` frames and the exception line of a traceback text."""
+    lines = err.decode("utf-8", "replace").rstrip().splitlines()
+    frame_starts = [i for i, line in enumerate(lines) if line.lstrip().startswith('File "')]
+    if not frame_starts:
+        return "\n".join(lines[-3:])
+    start = frame_starts[-count] if len(frame_starts) >= count else frame_starts[0]
+    return "\n".join(line.replace(str(ROOT) + "/", "") for line in lines[start:])
+
+
+def _strict_json(text):
+    def reject(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+    return json.loads(text, parse_constant=reject)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _walk_numbers(value, path="$"):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk_numbers(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk_numbers(item, f"{path}[{i}]")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield path, value
+
+
+def check_report_json(data):
+    """A report (``costcalc SPEC --format json``): counts are non-negative integers and
+    every breakdown sums to the totals."""
+    if not isinstance(data, dict) or "totals" not in data or "layers" not in data:
+        raise Bad("json", "a report without totals or layers", "json: no totals/layers")
+    totals, rows = data["totals"], data["layers"]
+    for key in COUNTS + ("layers",) + (("flops",) if "flops" in totals else ()):
+        if not _is_count(totals.get(key)):
+            raise Bad("json", f"totals.{key} = {totals.get(key)!r} is not a non-negative integer",
+                      f"json: totals.{key} not a count")
+    if totals["layers"] != len(rows):
+        raise Bad("json", f"totals.layers = {totals['layers']} but {len(rows)} rows",
+                  "json: layer count")
+    for row in rows:
+        for key in COUNTS + (("flops",) if "flops" in row else ()):
+            if not _is_count(row.get(key)):
+                raise Bad("json", f"layer {row.get('name')!r}: {key} = {row.get(key)!r} is not "
+                          "a non-negative integer", f"json: layer {key} not a count")
+        output = row.get("output")
+        if not (isinstance(output, list) and all(_is_count(v) and v > 0 for v in output)):
+            raise Bad("json", f"layer {row.get('name')!r}: output {output!r}", "json: output")
+    for key in COUNTS:
+        if sum(row[key] for row in rows) != totals[key]:
+            raise Bad("json", f"the layers' {key} sum to {sum(r[key] for r in rows)}, "
+                      f"totals say {totals[key]}", f"json: {key} column sum")
+    for section in ("by_type", "by_resolution", "by_stage"):
+        groups = data.get(section)
+        if groups is None:
+            continue
+        for key in COUNTS + ("layers",):
+            if not all(_is_count(g.get(key)) for g in groups):
+                raise Bad("json", f"{section}: {key} not a count", f"json: {section} {key}")
+            if sum(g[key] for g in groups) != totals[key]:
+                raise Bad("json", f"{section}: {key} sums to {sum(g[key] for g in groups)}, "
+                          f"totals say {totals[key]}", f"json: {section} {key} sum")
+    for path, number in _walk_numbers({k: v for k, v in data.items() if k != "params"}):
+        if path.endswith("_share") and not 0 <= number <= 1:
+            raise Bad("json", f"{path} = {number} is not a share in [0, 1]", "json: share range")
+        if number < 0:
+            raise Bad("json", f"{path} = {number} is negative", "json: negative number")
+
+
+def check_other_json(data):
+    """compare / sweep / check JSON: no negative numbers, counts are integers."""
+    for path, number in _walk_numbers(data):
+        leaf = path.rsplit(".", 1)[-1].split("[")[0]
+        if leaf in COUNTS + ("layers", "flops") and isinstance(number, float):
+            raise Bad("json", f"{path} = {number!r} is not an integer", f"json: {leaf} float")
+        if leaf in COUNTS + ("layers", "flops") and number < 0:
+            raise Bad("json", f"{path} = {number!r} is negative", f"json: {leaf} negative")
+
+
+def check_report_csv(text, totals):
+    """``--format csv`` of a report: the columns sum to the JSON report's totals."""
+    rows = list(csv.DictReader(io.StringIO(text)))
+    for key in COUNTS:
+        try:
+            values = [int(row[key]) for row in rows]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise Bad("csv", f"column {key}: {exc}", f"csv: column {key}") from None
+        if any(v < 0 for v in values) or sum(values) != totals[key]:
+            raise Bad("csv", f"column {key} sums to {sum(values)}, JSON totals say "
+                      f"{totals[key]}", f"csv: {key} column sum")
+
+
+def _option(argv, name):
+    """The last value of option ``name`` in argv, or None."""
+    value = None
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith(name + "="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def command_of(argv):
+    if argv and argv[0] in ("check", "compare", "sweep", "list", "report"):
+        return argv[0]
+    return "report"
+
+
+def check_outcome(argv, outcome, cwd=None):
+    """Raise Bad if one run's outcome breaks a property."""
+    command = command_of(argv)
+    if outcome.hang:
+        raise Bad("hang", f"no answer within {TIMEOUT:g} s (killed)", "hang")
+    if outcome.memory:
+        frames = _traceback_signature(outcome.err) if b"Traceback" in outcome.err else ""
+        raise Bad("memory", f"MemoryError under a {MEMORY >> 20} MiB address-space limit",
+                  f"memory {frames}".strip())
+    if outcome.signal is not None:
+        name = signal.Signals(outcome.signal).name
+        raise Bad("crash", f"killed by {name}", f"crash {name}")
+    err = outcome.err
+    if b"Traceback (most recent call last)" in err:
+        raise Bad("traceback", _traceback_signature(err), "traceback " + _traceback_signature(err))
+    allowed = (0, 1, 2) if command == "check" else (0, 2)
+    if outcome.status not in allowed:
+        raise Bad("status", f"exit status {outcome.status} from {command}",
+                  f"status {outcome.status} from {command}")
+    try:
+        err_text = err.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Bad("message", "stderr is not UTF-8", "message: not UTF-8") from None
+    pattern = _error_line_pattern(argv, cwd)
+    lines = err_text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for line in lines:
+        if not pattern.match(line):
+            raise Bad("message", f"stderr line is not a one-line error: {line[:200]!r}",
+                      "message: " + _message_class(line, err_text))
+    if outcome.status == 2 and not lines:
+        raise Bad("message", "exit status 2 without an error message", "message: silent exit 2")
+    if outcome.status == 0 and lines:
+        raise Bad("message", f"success with an error message: {lines[0][:200]!r}",
+                  "message: error on success")
+    if outcome.status == 0 and command in ("report", "compare", "sweep", "check"):
+        fmt = _option(argv, "--format")
+        if fmt == "json":
+            try:
+                data = _strict_json(outcome.out.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise Bad("json", f"not strict JSON: {str(exc)[:200]}",
+                          "json: not strict JSON" + (" (NaN/Infinity)"
+                                                     if "constant" in str(exc) else "")) from None
+            if command == "report":
+                check_report_json(data)
+            else:
+                check_other_json(data)
+
+
+def _message_class(line, err_text):
+    if "\x1b" in line or "\x00" in line:
+        return "control characters in the message"
+    if err_text.count("\n") > 1:
+        return "multi-line message"
+    return "unexpected line"
+
+
+def _write_files(cwd, files):
+    for name, data in files.items():
+        path = pathlib.Path(cwd, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _normal(argv, files):
+    files = {name: (data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+             for name, data in (files or {}).items()}
+    return [str(a) for a in argv], files
+
+
+def _judge(argv, files, cwd, first, second, cross_format=True):
+    """The properties of one case, given its first and (optional) second run."""
+    try:
+        check_outcome(argv, first, cwd)
+        if second is not None and (second.status, second.signal, second.out, second.err) != (
+                first.status, first.signal, first.out, first.err):
+            check_outcome(argv, second, cwd)
+            raise Bad("nondeterministic", "two runs of the same argv differ "
+                      f"(status {first.status}/{second.status}, stdout equal: "
+                      f"{first.out == second.out}, stderr equal: {first.err == second.err})",
+                      "nondeterministic output")
+        if (cross_format and first.status == 0 and command_of(argv) == "report"
+                and _option(argv, "--format") == "csv" and "--explain" not in argv):
+            json_argv = argv + ["--format", "json"]
+            as_json = run_case(json_argv, cwd)
+            check_outcome(json_argv, as_json, cwd)
+            if as_json.status == 0:
+                totals = _strict_json(as_json.out.decode("utf-8"))["totals"]
+                check_report_csv(first.out.decode("utf-8"), totals)
+    except Bad as bad:
+        return Failure(bad.kind, bad.detail, bad.signature, argv, files, first)
+    return None
+
+
+def check_case(argv, files=None, deterministic=True, cross_format=True):
+    """Write ``files`` (name -> bytes or str) to a fresh folder, run ``costcalc ARGV``
+    there (twice when ``deterministic``) and check every property. Returns a Failure or
+    None. ``argv`` names the files by their plain names: the run's cwd is the folder."""
+    argv, files = _normal(argv, files)
+    with tempfile.TemporaryDirectory(prefix="costcalc-fuzz-") as cwd:
+        _write_files(cwd, files)
+        first = run_case(argv, cwd)
+        second = None
+        if deterministic and not first.hang and not first.memory:
+            second = run_case(argv, cwd)
+        return _judge(argv, files, cwd, first, second, cross_format)
+
+
+def check_cases(cases, parallel=4):
+    """check_case for each (argv, files) of ``cases``, the runs in parallel children;
+    returns a list of Failure or None."""
+    cases = [_normal(argv, files) for argv, files in cases]
+    dirs = [tempfile.mkdtemp(prefix="costcalc-fuzz-") for _ in cases]
+    try:
+        for cwd, (_, files) in zip(dirs, cases):
+            _write_files(cwd, files)
+        firsts = run_many([(argv, cwd) for (argv, _), cwd in zip(cases, dirs)], parallel)
+        again = [i for i, o in enumerate(firsts) if not o.hang and not o.memory]
+        seconds = dict(zip(again, run_many([(cases[i][0], dirs[i]) for i in again], parallel)))
+        return [_judge(argv, files, cwd, firsts[i], seconds.get(i))
+                for i, ((argv, files), cwd) in enumerate(zip(cases, dirs))]
+    finally:
+        for cwd in dirs:
+            shutil.rmtree(cwd, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- recording failures
+
+def record(failure, directory):
+    """Save ``failure`` under DIRECTORY/<signature hash>/ (the first one of each class is
+    kept; later ones only count). Returns True if it was a new class."""
+    key = hashlib.sha1(failure.signature.encode()).hexdigest()[:12]
+    folder = pathlib.Path(directory, key)
+    new = not folder.exists()
+    if new:
+        folder.mkdir(parents=True)
+        for name, data in failure.files.items():
+            (folder / name).write_bytes(data)
+        (folder / "argv.json").write_text(json.dumps(failure.argv) + "\n")
+        (folder / "failure.txt").write_text(
+            f"signature: {failure.signature}\n{failure.describe()}\n\nlast frames:\n"
+            f"{last_frames(failure.outcome.err)}\n")
+    with open(folder / "count", "a") as handle:
+        handle.write("1\n")
+    return new
+
+
+def assert_ok(argv, files=None, **kwargs):
+    """check_case, then fail the test (or, with COSTCALC_FUZZ_COLLECT, record it)."""
+    failure = check_case(argv, files, **kwargs)
+    if failure is None:
+        return
+    if COLLECT:
+        record(failure, COLLECT)
+        return
+    raise AssertionError(failure.describe())
+
+
+# ---------------------------------------------------------------- the regression cases
+
+def regression_cases():
+    """tests/cases/fuzz/NAME.{yaml,args}: (name, argv, files). NAME.args is a JSON list,
+    the argv, in which "{spec}" stands for the spec file; without it the argv is
+    ``[spec, --format, json]``."""
+    cases = []
+    names = sorted({p.stem for p in CASES_DIR.glob("*") if p.suffix in (".yaml", ".args")})
+    for name in names:
+        spec, args = CASES_DIR / f"{name}.yaml", CASES_DIR / f"{name}.args"
+        files = {"spec.yaml": spec.read_bytes()} if spec.exists() else {}
+        argv = json.loads(args.read_text()) if args.exists() else ["{spec}", "--format", "json"]
+        argv = [a.replace("{spec}", "spec.yaml") for a in argv]
+        cases.append((name, argv, files))
+    return cases
+
+
+# ---------------------------------------------------------------- declarations
+
+def declarations():
+    """What the spec language declares, read from costcalc at run time."""
+    from costcalc import graph, layers, spec
+    types = {}
+    for name, layer_type in layers.TYPES.items():
+        attrs = {key: (kind, None if default is layers.REQUIRED else default,
+                       default is layers.REQUIRED)
+                 for key, (kind, default) in layer_type.attrs.items()}
+        types[name] = (layer_type, attrs)
+    return {
+        "types": types,
+        "entry_keys": tuple(graph.ENTRY_KEYS),
+        "call_keys": tuple(graph.CALL_KEYS),
+        "repeat_keys": tuple(graph.REPEAT_KEYS),
+        "group_keys": tuple(graph.GROUP_KEYS),
+        "top_keys": tuple(spec.TOP_KEYS),
+        "width_rules": tuple(getattr(spec, "WIDTH_RULES", ("floor",))),
+        "reserved": tuple(getattr(spec, "MULTIPLIERS", ("alpha", "rho", "resolution"))),
+    }
+
+
+def shipped_specs():
+    """{file name: text} of every shipped spec."""
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(SPECS_DIR.glob("*.yaml"))}
+
+
+# ---------------------------------------------------------------- hostile values
+
+HUGE_DIGITS = "1" + "0" * 5000                       # past Python's 4300-digit int limit
+EXTREME_NUMBERS = [0, -1, 1, 2, 3, 7, 2 ** 31, 2 ** 63, 2 ** 64 + 1, 10 ** 12, 10 ** 400,
+                   1e308, -1e308, 1e-320, 0.5, -0.0, float("inf"), float("-inf"),
+                   float("nan"), 10 ** 9, 1000000000]
+EXTREME_TOKENS = ["0", "-1", "1e308", "1e309", "-1e308", ".inf", "-.inf", ".nan", ".NaN",
+                  "10" + "0" * 400, HUGE_DIGITS, "0x7fffffffffffffff", "0o777", "0b1111",
+                  "1_000_000", "+12", "1e-400", "1000000000", "4.5e18", "-0", "0.0",
+                  "123456789012345678901234567890"]
+HOSTILE_EXPRESSIONS = [
+    "${10**400}", "${2**10**10}", "${10**10**10}", "${'a'*10**10}", "${[0]*10**9}",
+    "${(1,)*10**9}", "${" + "+".join(["1"] * 3000) + "}", "${" + "(" * 200 + "1" + ")" * 200 + "}",
+    "${" + "-" * 3000 + "1}", "${1/0}", "${1//0}", "${1%0}", "${0**-1}", "${1e308*10}",
+    "${int(1e308*10)}", "${round(1e308*10)}", "${-1}", "${0}", "${0.5}", "${1e308}",
+    "${int(1e308)}", "${ch(10**400)}", "${ch(-5)}", "${ch(1e308)}", "${ch(0)}",
+    "${make_divisible(1e308)}", "${make_divisible(10**400, 0)}", "${max()}", "${min([])}",
+    "${[1][5]}", "${ {}[1] }", "${ {1: 2}[[1]] }", "${[1, 2]}", "${ {1: 2} }", "${None}",
+    "${True}", "${'x'}", "${'x' * 3}", "${nope}", "${i}", "${__import__}", "${().__class__}",
+    "${lambda: 1}", "${[x for x in [1]]}", "${f'{1}'}", "${abs(-10**400)}",
+    "${floor(1e308*10)}", "${ceil(-1e308*10)}", "${int('9' * 5000)}", "${1 if 1 else}",
+    "${", "$", "${}", "$$", "${'}'}", "${1<2<3}", "${2**-1000000}", "${10**-400}",
+    "${round(1.5, 10**9)}", "${round(1, -10**9)}", "${int(1e20)}", "${max(1e308, 10**400)}",
+    "${[[[[[[[[[[1]]]]]]]]]]}", "${'%s' % 1}", "${1 in 2}", "${'a' < 1}",
+    "${" + "[" * 500 + "]" * 500 + "}",
+]
+HOSTILE_STRINGS = [
+    "", " ", "\x00", "a\x00b", "\x1b[31mred\x1b[0m", "\x1b]0;title\x07", "\r", "\n", "a\nb",
+    "\t", "\x7f", "\u200b", "\ufeff", "\U0001F600", "é", "[/x]", "[bold]",
+    "[red]x[/red]", "[link=file:///etc/passwd]x[/link]", ":smile:", "[", "]", "\\", "%s",
+    "{0}", "${}", "$", "/", "a/b", "input", "..", "x" * 10000, "-", "--help", "@", "a@b",
+    "a,b", "a=b", "=", ",", '"', "'", "#", "&a", "*a", "!!int", "|", ">", "<script>",
+]
+HOSTILE_YAML = [
+    "!!int abc", "!!float xyz", "!!bool maybe", "!!null x", "!!str", "!!binary AAAA",
+    "!!python/object:os.system ls", "!!python/name:os.system", "!!python/tuple [1, 2]",
+    "!!set {a, b}", "!!omap [a: 1]", "!!pairs [a: 1]", "!!timestamp 2001-12-14",
+    "!!timestamp not-a-date", "!custom 1", "!<tag:x> 1", "!!map [1]", "!!seq {a: 1}",
+    "&a [*a]", "&a {x: *a}", "*undefined", "&a 1", "{<<: {a: 1}}", "<<", "? [1, 2]\n: 3",
+    "{[1]: 2}", "{{a: 1}: 2}", "[" * 3000 + "]" * 3000, "{a: " * 1500 + "1" + "}" * 1500,
+    "- " * 200 + "x", "\x00", "\x01\x02\x03", "\x1b[2J", "\ufeff", "\t", "'unterminated",
+    '"unterminated', '"\\x00"', '"\\ud800"', '"\\U0010FFFF"', "%YAML 1.1", "---", "...",
+    "|\n  block", ">-\n  folded", "@reserved", "`reserved", "1e308", ".inf", ".nan",
+    HUGE_DIGITS, "-" + HUGE_DIGITS, "0x" + "f" * 5000, "1." + "0" * 5000, "[bold]x[/bold]", "[/x]",
+]
+
+
+def alias_bomb(levels=9, width=9):
+    """The 'billion laughs' document: ``width ** levels`` leaves from a few hundred bytes."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, levels):
+        refs = ", ".join([f"*a{level - 1}"] * width)
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+def deep_nesting(depth, opener="[", closer="]"):
+    return opener * depth + closer * depth
+
+
+# ---------------------------------------------------------------- YAML writing
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_float(dumper, value):
+    if math.isnan(value):
+        text = ".nan"
+    elif math.isinf(value):
+        text = ".inf" if value > 0 else "-.inf"
+    else:
+        text = repr(value)
+        if "e" in text and "." not in text.split("e")[0]:
+            text = text.replace("e", ".0e")
+    return dumper.represent_scalar("tag:yaml.org,2002:float", text)
+
+
+def _represent_int(dumper, value):
+    return dumper.represent_scalar("tag:yaml.org,2002:int", str(value))
+
+
+class Raw(str):
+    """A YAML text written as is in the value's place (a hostile token)."""
+
+
+_Dumper.add_representer(float, _represent_float)
+_Dumper.add_representer(int, _represent_int)
+
+
+def _take_raw(tree, raws):
+    """``tree`` with each Raw replaced by a placeholder scalar (recorded in ``raws``)."""
+    if isinstance(tree, Raw):
+        raws.append(str(tree))
+        return f"RAWTOKEN{len(raws) - 1}X"
+    if isinstance(tree, dict):
+        return {_take_raw(k, raws) if isinstance(k, Raw) else k: _take_raw(v, raws)
+                for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_take_raw(v, raws) for v in tree]
+    return tree
+
+
+def dump(tree):
+    """YAML text of ``tree``: flow style for the small mappings, Raw values verbatim."""
+    raws = []
+    tree = _take_raw(tree, raws)
+    old = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else None
+    if old is not None:
+        sys.set_int_max_str_digits(0)
+    try:
+        text = yaml.dump(tree, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                         default_flow_style=None, width=1 << 20)
+    finally:
+        if old is not None:
+            sys.set_int_max_str_digits(old)
+    return re.sub(r"RAWTOKEN(\d+)X", lambda m: raws[int(m.group(1))], text)
+
+
+# ---------------------------------------------------------------- strategies: values
+
+def _scalar_kinds():
+    return st.one_of(
+        st.integers(-5, 300), st.sampled_from(EXTREME_NUMBERS),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from(HOSTILE_STRINGS), st.text(max_size=8), st.booleans(), st.none())
+
+
+def hostile_value():
+    """Any value, biased towards the extreme, in any type."""
+    return st.one_of(
+        _scalar_kinds(),
+        st.sampled_from(HOSTILE_EXPRESSIONS),
+        st.sampled_from(HOSTILE_YAML).map(Raw),
+        st.lists(st.one_of(st.integers(-2, 9), st.text(max_size=3)), max_size=3),
+        st.dictionaries(st.text(max_size=3), st.integers(-2, 9), max_size=2),
+    )
+
+
+def attr_value(kind, names=(), h=1):
+    """A value of attribute kind ``kind``: mostly valid, hostile with weight ``h``
+    (0: never), or an expression of the names in scope."""
+    valid = {
+        "channels": st.integers(1, 48),
+        "count": st.sampled_from([1, 1, 2, 3, 4]),
+        "pair": st.one_of(st.integers(1, 3), st.lists(st.integers(1, 3), min_size=2,
+                                                      max_size=2)),
+        "padding": st.one_of(st.sampled_from(["same", "valid"]), st.integers(0, 2),
+                             st.lists(st.integers(0, 2), min_size=2, max_size=2)),
+        "bool": st.booleans(),
+        "scale": st.one_of(st.booleans(), st.sampled_from([0.5, 1.0, 1.5, 2])),
+        "fraction": st.sampled_from([0.0, 0.2, 0.5, 0.99]),
+        "number": st.one_of(st.integers(0, 10), st.floats(0, 10)),
+    }.get(kind, _scalar_kinds())
+    options = [(valid, 14), (hostile_value(), h)]
+    numeric = sorted(set(names) - {"alpha", "rho", "block_name"})
+    if numeric and kind in ("channels", "count", "pair"):
+        options.append((st.tuples(st.sampled_from(numeric), st.integers(1, 4)).map(
+            lambda t: "${" + f"int({t[0]}) % {t[1]} + 1" + "}"), 2))
+    if names and h:
+        options.append((st.sampled_from(sorted(names)).map(lambda n: "$" + n), h))
+    return st.one_of(*[s for s, w in options for _ in range(w)])
+
+
+# ---------------------------------------------------------------- strategies: specs
+
+@st.composite
+def _layer_entry(draw, decl, env, defined, depth, h):
+    """One layer entry: a type from TYPES with its declared attributes."""
+    types = decl["types"]
+    type_name = draw(st.sampled_from(sorted(types)))
+    layer_type, attrs = types[type_name]
+    entry = {"type": type_name}
+    for key, (kind, default, required) in attrs.items():
+        if (required and draw(st.integers(0, 30)) > 0) or draw(st.integers(0, 3)) == 0:
+            entry[key] = draw(attr_value(kind, env, h))
+    if layer_type.inputs != 1:
+        if defined and draw(st.booleans()):   # the same layer twice: shapes agree
+            entry["inputs"] = [defined[-1]] * draw(st.integers(1, 3))
+        elif defined and (h == 0 or draw(st.integers(0, 8)) > 0):
+            entry["inputs"] = draw(st.lists(st.sampled_from(defined + ["input"]), min_size=1,
+                                            max_size=3))
+        elif h and draw(st.booleans()):
+            entry["inputs"] = draw(hostile_value())
+        else:
+            entry["inputs"] = ["input", "input"]
+    _entry_keys(draw, entry, decl["entry_keys"], decl, env, defined, h)
+    return entry
+
+
+def _name(draw, env, h):
+    base = draw(st.sampled_from(["a", "b", "conv", "x", "unit", "l"]))
+    suffix = draw(st.integers(0, 99))
+    choice = draw(st.integers(0, 20))
+    if choice < h:
+        return draw(hostile_value())
+    if choice < 2 * h:
+        return draw(st.sampled_from(HOSTILE_STRINGS))
+    if choice == 20 and env:
+        return f"{base}${{{draw(st.sampled_from(sorted(env)))}}}"
+    return f"{base}{suffix}"
+
+
+def _entry_keys(draw, entry, keys, decl, env, defined, h):
+    """The keys every entry may have (ENTRY_KEYS and friends), from the declaration."""
+    new_names = []
+    for key in keys:
+        if key in entry or key in ("type", "block", "repeat", "layers", "inputs"):
+            continue
+        if key == "input" and "inputs" in entry and not h:
+            continue
+        if draw(st.integers(0, 5)) != 0:
+            continue
+        if key == "name":
+            entry[key] = _name(draw, env, h)
+            if isinstance(entry[key], str):
+                new_names.append(entry[key])
+        elif key == "input":
+            entry[key] = draw(st.sampled_from(defined + ["input"])) if (
+                defined and draw(st.integers(0, 6)) >= h) else (
+                draw(hostile_value()) if h else "input")
+        elif key == "stage":
+            entry[key] = draw(st.sampled_from(["s1", "s2", "stem", "${'s' * 2}"])) if (
+                draw(st.integers(0, 6)) >= h) else draw(hostile_value())
+        elif key == "when":
+            good = ["${True}", "${False}", "${in_channels > 4}", "${alpha < 1}", "${1 == 1}",
+                    "${in_height >= 8}", True, False] + (["${i == 0}"] if "i" in env else [])
+            entry[key] = draw(st.sampled_from(good if draw(st.integers(0, 6)) >= h else
+                                              ["yes", 1, None, "${nope}", "${i == 0}", [1]]))
+        elif key == "as":
+            entry[key] = draw(st.sampled_from(["i", "j", "k", "i", "1x", ""]))
+        else:  # a key this file does not know yet: any value
+            entry[key] = draw(hostile_value())
+    defined.extend(new_names)
+    if h and draw(st.integers(0, 40)) < h:  # an unknown or misplaced key
+        all_keys = sorted(set(decl["entry_keys"] + decl["repeat_keys"] + decl["call_keys"]
+                              + decl["group_keys"] + decl["top_keys"]) | {"bogus"})
+        entry[draw(st.sampled_from(all_keys))] = draw(hostile_value())
+
+
+@st.composite
+def _entries(draw, decl, env, blocks, defined, depth, max_size=5, h=1):
+    entries = []
+    for _ in range(draw(st.integers(1, max_size))):
+        kind = draw(st.sampled_from(["layer"] * 8 + ["call", "repeat", "group"]))
+        if kind == "call" and blocks:
+            entries.append(draw(_call(decl, env, blocks, defined, h)))
+        elif kind == "repeat" and depth < 3:
+            entries.append(draw(_repeat(decl, env, blocks, defined, depth, h)))
+        elif kind == "group" and depth < 3:
+            group = {"layers": draw(_entries(decl, env, blocks, defined, depth + 1, 3, h))}
+            _entry_keys(draw, group, decl["group_keys"], decl, env, defined, h)
+            entries.append(group)
+        else:
+            entries.append(draw(_layer_entry(decl, env, defined, depth, h)))
+        if h and draw(st.integers(0, 80)) < h:   # not a mapping where a layer is expected
+            entries.append(draw(hostile_value()))
+    return entries
+
+
+@st.composite
+def _call(draw, decl, env, blocks, defined, h):
+    block = draw(st.sampled_from(sorted(blocks)))
+    entry = {"block": block}
+    for arg, required in blocks[block].items():
+        if required or draw(st.booleans()):
+            entry[arg] = draw(attr_value("channels", env, h))
+    _entry_keys(draw, entry, decl["call_keys"], decl, env, defined, h)
+    return entry
+
+
+@st.composite
+def _repeat(draw, decl, env, blocks, defined, depth, h):
+    count = draw(st.sampled_from([0, 1, "${2}", "$n", 10 ** 9, -1, 1.5, "x", None, [1],
+                                  "${10**400}"]) if draw(st.integers(0, 10)) < h
+                 else st.integers(0, 4))
+    var = draw(st.sampled_from(["i", "i", "j"]))
+    entry = {"repeat": count, "as": var} if var != "i" or draw(st.booleans()) else {
+        "repeat": count}
+    inner_env = set(env) | {var}
+    if blocks and draw(st.booleans()):
+        block = draw(st.sampled_from(sorted(blocks)))
+        entry["block"] = block
+        for arg, required in blocks[block].items():
+            if required or draw(st.booleans()):
+                entry[arg] = draw(attr_value("channels", inner_env, h))
+    else:
+        entry["layers"] = draw(_entries(decl, inner_env, blocks, [], depth + 1, 3, h))
+    if draw(st.integers(0, 3)) == 0:
+        entry["name"] = draw(st.sampled_from([f"rep{var}", "r${" + var + "}", "u${" + var +
+                                              " + 2}", "rep"] + (["r${nope}"] if h else [])))
+    _entry_keys(draw, entry, [k for k in decl["repeat_keys"] if k != "as"], decl, inner_env,
+                defined, h)
+    return entry
+
+
+HOSTILITY = [0, 0, 0, 1, 1, 2, 4]
+_words = st.text(st.sampled_from("abc xyz-.,()0123456789"), max_size=20)
+
+
+@st.composite
+def generated_spec(draw):
+    """A spec built from the language's declarations: mostly valid, sometimes not."""
+    decl = declarations()
+    h = draw(st.sampled_from(HOSTILITY))   # how hostile this spec is (0: not at all)
+    top = {}
+    params = {}
+    for _ in range(draw(st.integers(0, 3))):
+        pname = draw(st.sampled_from(["n", "c", "groups", "width_", "stem", "flag"]))
+        params[pname] = draw(st.one_of(
+            st.integers(1, 16), st.sampled_from(["${2 * 4}", "auto", True, 0.5]),
+            st.fixed_dictionaries({"default": st.integers(1, 8)},
+                                  optional={"choices": st.lists(st.integers(1, 8), max_size=3),
+                                            "doc": _words})))
+        if draw(st.integers(0, 20)) < h:
+            params[pname] = draw(hostile_value())
+    env = set(params) | {"alpha", "rho", "resolution", "input_channels", "input_height",
+                         "input_width"}
+    blocks = {}
+    block_bodies = {}
+    for b in range(draw(st.integers(0, 2))):
+        bname = f"blk{b}"
+        args = draw(st.lists(st.sampled_from(["out", "stride", "k", "t"]), max_size=3,
+                             unique=True))
+        arg_defaults = {a: (None if draw(st.booleans()) else draw(st.integers(1, 8)))
+                        for a in args}
+        inner_env = env | set(args) | {"block_name"}
+        body = {"layers": draw(_entries(decl, inner_env, blocks, [], 1, 4, h))}
+        if args or draw(st.booleans()):
+            body["args"] = arg_defaults if draw(st.integers(0, 4)) else list(args)
+        block_bodies[bname] = body
+        blocks[bname] = {a: d is None for a, d in arg_defaults.items()}
+    layers = draw(_entries(decl, env, blocks, [], 0, 8, h))
+    c = draw(st.sampled_from([1, 3, 8, 16]))
+    side = draw(st.sampled_from([1, 2, 7, 16, 32, 33]))
+    for key in decl["top_keys"]:
+        if key == "name":
+            top[key] = "Fuzz" if draw(st.integers(0, 8)) >= h else draw(
+                st.sampled_from(HOSTILE_STRINGS))
+        elif key == "source" and draw(st.booleans()):
+            top[key] = "generated" if draw(st.integers(0, 8)) >= h else draw(
+                st.sampled_from(HOSTILE_STRINGS))
+        elif key in ("description", "notes") and draw(st.integers(0, 4)) == 0:
+            top[key] = draw(_words if draw(st.integers(0, 4)) >= h else st.text(max_size=20))
+        elif key == "input":
+            top[key] = [c, side, side] if draw(st.integers(0, 15)) >= h else draw(
+                hostile_value())
+        elif key == "params" and params:
+            top[key] = params
+        elif key == "width" and draw(st.booleans()):
+            top[key] = {"rule": draw(st.sampled_from(decl["width_rules"]))}
+            if draw(st.booleans()):
+                top[key][draw(st.sampled_from(["min", "divisor"]))] = draw(
+                    st.integers(1, 8) if draw(st.integers(0, 4)) >= h else hostile_value())
+        elif key == "defaults" and draw(st.integers(0, 4)) == 0:
+            tname = draw(st.sampled_from(sorted(decl["types"])))
+            tattrs = decl["types"][tname][1]
+            if tattrs:
+                akey = draw(st.sampled_from(sorted(tattrs)))
+                top[key] = {tname: {akey: draw(attr_value(tattrs[akey][0], env, h))}}
+        elif key == "blocks" and block_bodies:
+            top[key] = block_bodies
+        elif key == "layers":
+            top[key] = layers
+        elif key == "expect" and draw(st.integers(0, 3)) == 0 and h == 0:
+            top[key] = [{"metric": "params", "printed": "1M", "source": "fuzz"}]
+        elif key == "expect" and draw(st.integers(0, 3)) == 0:
+            top[key] = draw(st.lists(st.fixed_dictionaries(
+                {"metric": st.sampled_from(["mult_adds", "params", "flops", "bogus"]),
+                 "printed": st.sampled_from(["1M", "0", "4.2M", 12, "x", "1e308", ".nan"]),
+                 "source": st.just("fuzz")},
+                optional={"alpha": st.sampled_from([0.5, 1, 0, -1, 1e308]),
+                          "rho": st.sampled_from([0.5, 1, float("nan")]),
+                          "resolution": st.sampled_from([32, 0, 10 ** 9]),
+                          "of": st.sampled_from(["conv1", "nope", [1]]),
+                          "tolerance": st.sampled_from(["1%", 0, -1, "x"])}),
+                min_size=1, max_size=3))
+        elif key not in ("name", "source", "description", "notes", "input", "params",
+                         "width", "defaults", "blocks", "layers", "expect") and \
+                draw(st.integers(0, 6)) < h:
+            top[key] = draw(hostile_value())   # a top-level key this file does not know yet
+    return top
+
+
+# ---------------------------------------------------------------- strategies: mutations
+
+def _paths(tree, prefix=()):
+    """Every (path, value) in a plain YAML tree."""
+    yield prefix, tree
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(tree, list):
+        for i, value in enumerate(tree):
+            yield from _paths(value, prefix + (i,))
+
+
+def _get_parent(tree, path):
+    node = tree
+    for step in path[:-1]:
+        node = node[step]
+    return node
+
+
+def _swap_type(draw, value):
+    options = [0, 1, "1", "x", "${1}", [value] if not isinstance(value, list) else value[:1],
+               {"k": value} if not isinstance(value, dict) else list(value), None, True, 1.5]
+    if isinstance(value, str):
+        options.append([value])
+        options.append({value: 1})
+    return draw(st.sampled_from(options))
+
+
+@st.composite
+def tree_mutation(draw, text):
+    """A structural mutation of a spec's YAML tree, written back as YAML."""
+    import copy
+    tree = yaml.safe_load(text)
+    for _ in range(draw(st.integers(1, 3))):
+        paths = [p for p, _ in _paths(tree) if p]
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = _get_parent(tree, path)
+        value = parent[path[-1]]
+        op = draw(st.sampled_from(["delete", "swap", "extreme", "hostile", "expression",
+                                   "string", "wrap", "duplicate_item", "huge_repeat"]))
+        if op == "delete":
+            del parent[path[-1]]
+        elif op == "swap":
+            parent[path[-1]] = _swap_type(draw, value)
+        elif op == "extreme":
+            parent[path[-1]] = draw(st.sampled_from(EXTREME_NUMBERS))
+        elif op == "hostile":
+            parent[path[-1]] = Raw(draw(st.sampled_from(HOSTILE_YAML + EXTREME_TOKENS)))
+        elif op == "expression":
+            parent[path[-1]] = draw(st.sampled_from(HOSTILE_EXPRESSIONS))
+        elif op == "string":
+            parent[path[-1]] = draw(st.sampled_from(HOSTILE_STRINGS))
+        elif op == "wrap":
+            parent[path[-1]] = draw(st.sampled_from([[value], {"x": value}, [[value]]]))
+        elif op == "duplicate_item" and isinstance(parent, list):
+            parent.insert(path[-1], copy.deepcopy(value))
+        elif op == "huge_repeat":
+            parent[path[-1]] = draw(st.sampled_from([10 ** 9, 10 ** 6, "${10**9}", 2 ** 62]))
+    return dump(tree)
+
+
+@st.composite
+def text_mutation(draw, text):
+    """A mutation of a spec's text: duplicated keys, hostile tokens, truncation, bytes."""
+    data = text.encode("utf-8")
+    for _ in range(draw(st.integers(1, 2))):
+        op = draw(st.sampled_from(["duplicate_line", "insert_token", "replace_value",
+                                   "truncate", "flip", "insert_bytes", "delete_range",
+                                   "bomb", "nest"]))
+        lines = data.split(b"\n")
+        if op == "duplicate_line":     # a duplicated key (or list item)
+            i = draw(st.integers(0, max(0, len(lines) - 1)))
+            lines.insert(i, lines[i])
+            data = b"\n".join(lines)
+        elif op == "insert_token":
+            at = draw(st.integers(0, len(data)))
+            token = draw(st.sampled_from(HOSTILE_YAML + EXTREME_TOKENS + HOSTILE_STRINGS))
+            data = data[:at] + token.encode("utf-8", "surrogatepass") + data[at:]
+        elif op == "replace_value":    # the value after some "key: "
+            spots = [m.end() for m in re.finditer(rb": ", data)]
+            if spots:
+                at = draw(st.sampled_from(spots))
+                end = len(data)
+                for stop in (b",", b"}", b"\n", b"]"):
+                    found = data.find(stop, at)
+                    if found != -1:
+                        end = min(end, found)
+                token = draw(st.sampled_from(HOSTILE_YAML + EXTREME_TOKENS + HOSTILE_EXPRESSIONS
+                                             + ['"' + s.replace("\\", "\\\\").replace('"', '\\"')
+                                                + '"' for s in HOSTILE_STRINGS
+                                                if s.isprintable()]))
+                data = data[:at] + token.encode("utf-8") + data[end:]
+        elif op == "truncate":
+            data = data[:draw(st.integers(0, len(data)))]
+        elif op == "flip":
+            if data:
+                buf = bytearray(data)
+                for _ in range(draw(st.integers(1, 8))):
+                    at = draw(st.integers(0, len(buf) - 1))
+                    buf[at] = draw(st.integers(0, 255))
+                data = bytes(buf)
+        elif op == "insert_bytes":
+            at = draw(st.integers(0, len(data)))
+            data = data[:at] + draw(st.binary(min_size=1, max_size=16)) + data[at:]
+        elif op == "delete_range":
+            if data:
+                at = draw(st.integers(0, len(data) - 1))
+                data = data[:at] + data[at + draw(st.integers(1, 200)):]
+        elif op == "bomb":
+            data = alias_bomb(draw(st.integers(3, 10))).encode() + data
+        elif op == "nest":
+            spots = [m.end() for m in re.finditer(rb": ", data)] or [len(data)]
+            at = draw(st.sampled_from(spots))
+            depth = draw(st.sampled_from([50, 500, 1000, 3000, 10000]))
+            data = data[:at] + deep_nesting(depth).encode() + data[at:]
+    return data
+
+
+# ---------------------------------------------------------------- strategies: options
+
+NUMBER_OPTION_VALUES = ["nan", "inf", "-inf", "0", "-1", "1e308", "1e-308", "1e309",
+                        "10" + "0" * 400, HUGE_DIGITS[:4400], "0.5", "1", "2", "0.01",
+                        "1e-5", "100", "abc", "", " ", "1,2", "0x10", "1_0", "\u0661",
+                        "NaN", "Infinity", "0.0000001", "4.9e-324"]
+RESOLUTION_VALUES = ["1", "2", "0", "-1", "32", "224", "1000000", "10" + "0" * 30,
+                     HUGE_DIGITS[:4400], "nan", "1.5", "abc", ""]
+
+
+def _maybe_hostile(draw, good, hostile):
+    return draw(st.sampled_from(good)) if draw(st.integers(0, 5)) else draw(
+        st.sampled_from(hostile))
+
+
+@st.composite
+def report_options(draw, params=()):
+    """Options of ``costcalc SPEC``: multipliers, --set, format, flags."""
+    argv = []
+    if draw(st.integers(0, 2)) == 0:
+        argv += ["--alpha", _maybe_hostile(draw, ["0.5", "0.25", "0.75", "1", "1.4"],
+                                           NUMBER_OPTION_VALUES)]
+    if draw(st.integers(0, 2)) == 0:
+        argv += ["--rho", _maybe_hostile(draw, ["0.5", "0.714", "1", "1.3"],
+                                         NUMBER_OPTION_VALUES)]
+    if draw(st.integers(0, 4)) == 0:
+        argv += ["--resolution", _maybe_hostile(draw, ["32", "64", "128"], RESOLUTION_VALUES)]
+    for _ in range(draw(st.integers(0, 2)) if draw(st.integers(0, 2)) == 0 else 0):
+        name = draw(st.sampled_from(list(params) + ["groups", "classes", "nope", "alpha", ""]))
+        value = draw(st.sampled_from(["1", "2", "8", "0", "-1", "true", "[1]", "{a: 1}",
+                                      "!!int abc", "1e308", ".nan", "${10**400}", "x",
+                                      HUGE_DIGITS, "", "&a [*a]"]))
+        argv += ["--set", f"{name}={value}"]
+    fmt = draw(st.sampled_from(["json", "json", "json", "table", "csv", "markdown"]))
+    argv += ["--format", fmt]
+    for flag in ("--flops", "--all-layers", "--explain", "--standard-conv"):
+        if draw(st.integers(0, 5)) == 0:
+            argv.append(flag)
+    return argv
+
+
+@st.composite
+def command_line(draw, spec_args, params=()):
+    """A command of any subcommand over ``spec_args`` (file names or shipped names)."""
+    command = draw(st.sampled_from(["report"] * 6 + ["compare", "sweep", "check"]))
+    spec = draw(st.sampled_from(spec_args))
+    if command == "report":
+        return [spec] + draw(report_options(params))
+    if command == "check":
+        return ["check", spec, "--format", draw(st.sampled_from(
+            ["json", "table", "junit", "github"]))]
+    if command == "compare":
+        columns = []
+        for _ in range(draw(st.integers(1, 3))):
+            column = draw(st.sampled_from(spec_args))
+            settings = []
+            for key, values in (("alpha", ["0.5", "nan", "inf", "0", "1e308", "-1"]),
+                                ("rho", ["0.714", "nan", "0", "1e308"]),
+                                ("resolution", ["64", "0", "-3", "1.5"]),
+                                (draw(st.sampled_from(list(params) + ["groups", "nope"])),
+                                 ["1", "8", "x", "[1]"])):
+                if draw(st.integers(0, 3)) == 0:
+                    settings.append(f"{key}={draw(st.sampled_from(values))}")
+            if draw(st.integers(0, 15)) == 0:
+                settings.append(draw(st.sampled_from(["", "=", "alpha", "alpha=", ",,"])))
+            columns.append(column + ("@" + ",".join(settings) if settings else ""))
+        argv = ["compare"] + columns
+        argv += draw(report_options(params).map(
+            lambda a: [x for x in a if x not in ("--flops", "--all-layers", "--explain",
+                                                 "--standard-conv")]))
+        if draw(st.integers(0, 3)) == 0:
+            argv += ["--by", draw(st.sampled_from(["type", "stage", "resolution"]))]
+        return argv
+    argv = ["sweep", spec]
+    for option, good, hostile in (
+            ("--alpha", ["1,0.5", "0.25", "1,0.75,0.5,0.25"], NUMBER_OPTION_VALUES + [
+                "1,,2", ",", "nan,1", "1," * 2000 + "1"]),
+            ("--rho", ["1,0.5", "0.714"], NUMBER_OPTION_VALUES + ["1,nan"]),
+            ("--resolution", ["64,32", "128"], RESOLUTION_VALUES + ["1,0"])):
+        if draw(st.integers(0, 2)) == 0:
+            argv += [option, _maybe_hostile(draw, good, hostile)]
+    argv += ["--format", draw(st.sampled_from(["json", "json", "table", "csv", "markdown"]))]
+    if draw(st.integers(0, 3)) == 0:
+        argv += ["--layout", draw(st.sampled_from(["grid", "long"]))]
+    return argv
+
+
+def params_of(text):
+    """The parameter names a spec text declares (best effort)."""
+    try:
+        tree = yaml.safe_load(text)
+        return tuple(tree.get("params") or ()) if isinstance(tree, dict) else ()
+    except Exception:
+        return ()
+
+
+def fuzz_settings(examples=None, **kwargs):
+    """hypothesis settings: fixed seed (COSTCALC_FUZZ_SEED) and a budget per mode."""
+    from hypothesis import HealthCheck, settings
+    return settings(max_examples=examples or EXAMPLES, deadline=None, database=None,
+                    derandomize=False, print_blob=True,
+                    suppress_health_check=list(HealthCheck), **kwargs)
