@@ -1,7 +1,17 @@
 """The one error type a bad spec, option or value raises: it carries a position."""
 
 
-class SpecError(Exception):
+import re
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text):
+    """``text`` with line breaks and other control characters shown as escapes."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
+class SpecError(ValueError):
     """A problem in user input, reported as ``PATH:LINE:COL: error: MESSAGE``.
 
     ``line`` and ``col`` are 1-based; 0 means "unknown" (for example a bad
@@ -22,9 +32,36 @@ class SpecError(Exception):
         return SpecError(self.message, pos.path, pos.line, pos.col)
 
     def __str__(self):
+        path, message = one_line(self.path or "''"), one_line(self.message)
         if not self.line:  # no place in a file: a missing file or a bad option
-            return f"{self.path}: error: {self.message}"
-        return f"{self.path}:{self.line}:{self.col}: error: {self.message}"
+            return f"{path}: error: {message}"
+        return f"{path}:{self.line}:{self.col}: error: {message}"
+
+
+class SpecErrors(SpecError):
+    """Several independent problems of one input, one line each, sorted by position."""
+
+    def __init__(self, errors):
+        flat = []
+        for error in errors:
+            flat.extend(error.errors if isinstance(error, SpecErrors) else [error])
+        unique = {(e.path, e.line, e.col, e.message): e for e in flat}
+        self.errors = [unique[k] for k in sorted(unique, key=lambda k: (k[1], k[2], k[3]))]
+        first = self.errors[0]
+        super().__init__(first.message, first.path, first.line, first.col)
+
+    def __str__(self):
+        return "\n".join(SpecError.__str__(e) for e in self.errors)
+
+
+def gather(errors, check, *args):
+    """Run ``check(*args)``; a SpecError it raises joins ``errors`` instead. Returns the
+    check's result, or None when it failed."""
+    try:
+        return check(*args)
+    except SpecError as exc:
+        errors.append(exc)
+        return None
 
 
 class Pos:

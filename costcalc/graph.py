@@ -4,15 +4,31 @@ Blocks and repeats are expanded, ``$`` expressions evaluated, the width
 multiplier applied to each widening layer's ``out``, and every input resolved
 to an earlier layer, so the graph is in execution order. Each node also gets
 its cost from its layer type (``layers.py``).
+
+``check_entries`` looks at every entry of a spec once, before anything is built,
+and reports every problem that does not depend on shapes or settings (unknown
+keys, types, blocks and arguments, literal values of the wrong kind) at once.
+The builder then stops at the first problem that does. The limits in ``LIMITS``
+(docs/errors.md) keep the expansion and the numbers bounded.
 """
+import math
+
+from .errors import SpecError, SpecErrors, did_you_mean, show
 from .expr import ExprError, is_template, substitute
-from .layers import REQUIRED, ShapeError, check_attr, lookup
+from .layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
+from .spec import RESERVED, check_name
 
 ENTRY_KEYS = ("type", "name", "input", "inputs", "stage", "when")
 CALL_KEYS = ("block", "name", "input", "stage", "when")
 REPEAT_KEYS = ("repeat", "as", "name", "stage", "layers", "block", "input", "when")
 GROUP_KEYS = ("layers", "name", "stage", "input", "when")
 IMAGE = -1   # the index that stands for the input image
+LIMITS = {
+    "layers": 2_000_000,      # entries expanded (layers built plus entries skipped by when)
+    "elements": 10**12,       # elements of one tensor (C * H * W)
+    "count": 10**18,          # any one count of a layer (mult-adds, params, ...)
+    "name": 200,              # characters in a layer or stage name
+}
 
 
 class Node:
@@ -34,13 +50,28 @@ class Settings:
         self.standard_conv = standard_conv  # replace depthwise separable pairs (transform.py)
 
 
+def check_settings(alpha, rho, resolution):
+    """alpha and rho finite and positive, the resolution a positive integer; else a
+    SpecError (a ValueError) with the message the command line prints."""
+    for name, value in (("alpha", alpha), ("rho", rho)):
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value) and 0 < value <= 10**6):
+            raise SpecError(f"{name} must be a finite number in (0, 10^6], not {show(value)}",
+                            "costcalc")
+    if resolution is not None and not (isinstance(resolution, int) and not isinstance(
+            resolution, bool) and 0 < resolution <= 10**6):
+        raise SpecError(f"resolution must be a positive integer up to 10^6, not "
+                        f"{show(resolution)}", "costcalc")
+
+
 class Graph:
     """The result: ``nodes`` in execution order, the input shape and parameters used."""
 
-    def __init__(self, spec, settings, input_shape, params, nodes, replaced=0):
+    def __init__(self, spec, settings, input_shape, params, nodes, replaced=0, kept=()):
         self.spec, self.settings = spec, settings
         self.input_shape, self.params, self.nodes = input_shape, params, nodes
         self.replaced = replaced  # depthwise separable pairs --standard-conv replaced
+        self.kept = list(kept)    # (depthwise name, why it was not replaced), --standard-conv
 
     def shape_of(self, index):
         return self.input_shape if index == IMAGE else self.nodes[index].shape
@@ -50,14 +81,21 @@ def input_shape(spec, settings):
     """The image shape after ``--resolution`` or ``--rho``: side = round(side * rho)."""
     c, h, w = spec.input
     if settings.resolution is not None:
-        return (c, settings.resolution, settings.resolution)
-    rho = settings.rho
-    return (c, max(1, int(h * rho + 0.5)), max(1, int(w * rho + 0.5)))
+        shape = (c, settings.resolution, settings.resolution)
+    else:
+        rho = settings.rho
+        shape = (c, max(1, int(h * rho + 0.5)), max(1, int(w * rho + 0.5)))
+    if shape[0] * shape[1] * shape[2] > LIMITS["elements"]:
+        raise spec.tree.pos["input"].error(
+            f"an input of {fmt_shape(shape)} is past the limit of 10^12 elements a tensor "
+            f"(docs/errors.md)")
+    return shape
 
 
 def build(spec, settings=None):
     """Expand ``spec`` under ``settings`` into a Graph, raising SpecError at the bad line."""
     settings = settings or Settings()
+    check_settings(settings.alpha, settings.rho, settings.resolution)
     params = spec.resolve_params(settings.overrides)
     shape = input_shape(spec, settings)
     builder = _Builder(spec, settings, shape)
@@ -71,6 +109,148 @@ def build(spec, settings=None):
         graph = standard_conv(graph)
     return graph
 
+
+# ---------------------------------------------------------------- checks shared by both passes
+
+def entry_kind(entry, pos):
+    """'repeat', 'layer', 'call' or 'group'; an entry that is none of them is an error."""
+    if not isinstance(entry, dict):
+        raise pos.error("each layer must be a mapping, such as {type: conv, ...}")
+    if "repeat" in entry:
+        return "repeat"
+    if "type" in entry:
+        return "layer"
+    if "block" in entry:
+        return "call"
+    if "layers" in entry:
+        return "group"
+    keys = ", ".join(map(str, entry)) or "none"
+    raise pos.error(f"a layer needs 'type' (or 'block' to call a block, 'repeat' to repeat "
+                    f"layers, 'layers' to group them); this entry has: {show(keys)}")
+
+
+def check_list(owner, key):
+    """``owner[key]`` must be a non-empty list of mappings (a group's or repeat's layers)."""
+    value = owner[key]
+    if not isinstance(value, list) or not value:
+        raise owner.pos[key].error(f"{key} must be a non-empty list of layers")
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise value.pos[i].error("each layer must be a mapping, such as {type: conv, ...}")
+    return value
+
+
+def check_keys(entry, allowed, what):
+    """Every key of ``entry`` must be one of ``allowed``: the first that is not is an error."""
+    for key in entry:
+        if key not in allowed:
+            raise entry.key_pos[key].error(
+                f"unknown key {show(key)} in {what}{did_you_mean(key, allowed)}; known: "
+                f"{', '.join(allowed)}")
+
+
+def check_layer_keys(entry, layer_type):
+    known = list(layer_type.attrs) + list(ENTRY_KEYS)
+    for key in entry:
+        if key not in known:
+            raise entry.key_pos[key].error(
+                f"unknown attribute {show(key)} for {layer_type.name}"
+                f"{did_you_mean(key, known)}; its attributes: {', '.join(known)}")
+
+
+def check_call_args(entry, block, skip):
+    """The keys of a block call that are not entry keys must be the block's arguments."""
+    for key in entry:
+        if key in skip or key in CALL_KEYS:
+            continue
+        if key not in block.args:
+            raise entry.key_pos[key].error(
+                f"block {block.name} has no argument {show(key)}"
+                f"{did_you_mean(key, block.args)}; its arguments: "
+                f"{', '.join(block.args) or 'none'}")
+
+
+def find_block(spec, name, pos):
+    if not isinstance(name, str):
+        raise pos.error(f"a block is named by text, not {show(name)}")
+    block = spec.blocks.get(name)
+    if block is None:
+        known = ", ".join(spec.blocks) or "none are defined"
+        raise pos.error(f"unknown block {show(name)}{did_you_mean(name, spec.blocks)}; "
+                        f"blocks: {known}")
+    return block
+
+
+def check_entries(spec):
+    """Every problem of the spec's entries that does not depend on values: raised together
+    as SpecErrors (an empty spec of problems raises nothing)."""
+    errors = []
+    lists = [spec.layers] + [block.layers for block in spec.blocks.values()]
+    while lists:
+        entries = lists.pop()
+        for i, entry in enumerate(entries):
+            try:
+                kind = entry_kind(entry, entries.pos[i])
+            except SpecError as exc:
+                errors.append(exc)
+                continue
+            for problem in _entry_problems(spec, entry, kind, entries.pos[i], lists):
+                errors.append(problem)
+    if errors:
+        raise SpecErrors(errors)
+
+
+def _entry_problems(spec, entry, kind, pos, lists):
+    """The problems of one entry, each independent of the others; nested lists are queued."""
+    checks = []
+    if kind in ("repeat", "group") and "layers" in entry:
+        checks.append(lambda: lists.append(check_list(entry, "layers")))
+    if kind == "group" or (kind == "repeat" and "layers" in entry):
+        checks.append(lambda: check_keys(entry, GROUP_KEYS if kind == "group" else REPEAT_KEYS,
+                                         kind))
+    if kind == "repeat" and ("layers" in entry) == ("block" in entry):
+        checks.append(lambda: _raise(pos.error("repeat needs either 'layers' or 'block'")))
+    if kind == "repeat" and "as" in entry:
+        checks.append(lambda: check_name(entry["as"], entry.pos["as"], "the loop variable"))
+    if kind == "layer" and not is_template(entry["type"]):
+        def layer_checks():
+            layer_type = lookup(entry["type"], entry.pos["type"])
+            check_layer_keys(entry, layer_type)
+            for key, (attr_kind, _) in layer_type.attrs.items():
+                if key in entry and not _has_template(entry[key]):
+                    try:
+                        check_attr(attr_kind, entry[key], key)
+                    except ValueError as exc:
+                        raise entry.pos[key].error(f"{layer_type.name}: {exc}") from None
+        checks.append(layer_checks)
+    if kind in ("call", "repeat") and "block" in entry and not is_template(entry["block"]):
+        def call_checks():
+            block = find_block(spec, entry["block"], entry.pos["block"])
+            check_call_args(entry, block, REPEAT_KEYS if kind == "repeat" else CALL_KEYS)
+        checks.append(call_checks)
+    for key in ("name", "stage"):
+        if key in entry and not isinstance(entry[key], (str, int)) or isinstance(
+                entry.get(key), bool):
+            checks.append(lambda key=key: _raise(entry.pos[key].error(
+                f"{key} must be text, not {show(entry[key])}")))
+    problems = []
+    for check in checks:
+        try:
+            check()
+        except SpecError as exc:
+            problems.append(exc)
+    return problems
+
+
+def _raise(error):
+    raise error
+
+
+def _has_template(value):
+    return is_template(value) or (isinstance(value, list) and any(map(is_template, value)))
+
+
+# ---------------------------------------------------------------- the builder
 
 class _Scope:
     """Where names are looked up: the prefix, the block's input, expression names."""
@@ -94,41 +274,57 @@ class _Builder:
     def __init__(self, spec, settings, shape):
         self.spec, self.settings, self.image = spec, settings, shape
         self.nodes, self.index, self.depth = [], {}, 0
+        self.outputs = {}    # block call and group names -> index of their last layer
+        self.expanded = 0    # entries expanded so far, against LIMITS["layers"]
         self.plans, self.results = {}, {}   # per spec entry, per (attributes, input shapes)
 
     def channels(self, count):
         """``ch(c)`` in expressions: c thinned by alpha with the spec's width rule."""
-        return self.spec.width.apply(count, self.settings.alpha)
+        try:
+            return self.spec.width.apply(count, self.settings.alpha)
+        except (TypeError, ValueError) as exc:
+            raise ExprError(f"ch({show(count)}): {exc}") from None
 
     # -- walking the spec
     def sequence(self, entries, scope):
         for i, entry in enumerate(entries):
             pos = entries.pos[i]
+            kind = entry_kind(entry, pos)
+            self.expanded += 1
+            if self.expanded > LIMITS["layers"]:
+                raise pos.error(f"the spec expands to more than {LIMITS['layers']:,} layers "
+                                f"(docs/errors.md)")
             if "when" in entry and not self.when(entry, scope):
                 continue
-            if "repeat" in entry:
+            if kind == "repeat":
                 self.repeat(entry, scope, pos)
-            elif "type" in entry:
+            elif kind == "layer":
                 self.layer(entry, scope, pos)
-            elif "block" in entry:
+            elif kind == "call":
                 block_input = (self.reference(entry, "input", scope) if "input" in entry
                                else scope.previous)
                 name = self.value(entry, "name", scope.names) if "name" in entry else None
                 self.call(entry, scope, pos, name, block_input)
-            elif "layers" in entry:
-                self.group(entry, scope, pos)
             else:
-                raise pos.error("a layer needs 'type' (or 'block' to call a block, "
-                                "'repeat' to repeat layers, 'layers' to group them)")
+                self.group(entry, scope, pos)
 
     def when(self, entry, scope):
         """``when: ${...}`` keeps an entry only if the condition holds; the names of
-        the scope are in reach, and ``in_channels`` etc. of what would be its input."""
-        shape = self.shape_of(scope.previous)
-        names = dict(scope.names, in_channels=shape[0], in_height=shape[1], in_width=shape[2])
+        the scope are in reach, and ``in_channels`` etc. of the entry's own input."""
+        names = scope.names
+        text = entry["when"]
+        if isinstance(text, str) and "in_" in text:
+            if "input" in entry:
+                source = self.reference(entry, "input", scope)
+            elif "inputs" in entry:
+                source = self.input_list(entry, scope)[0]
+            else:
+                source = scope.previous
+            shape = self.shape_of(source)
+            names = dict(names, in_channels=shape[0], in_height=shape[1], in_width=shape[2])
         value = self.value(entry, "when", names)
         if not isinstance(value, bool):
-            raise entry.pos["when"].error(f"when must be true or false, not {value!r}")
+            raise entry.pos["when"].error(f"when must be true or false, not {show(value)}")
         return value
 
     def shape_of(self, index):
@@ -136,38 +332,50 @@ class _Builder:
 
     def repeat(self, entry, scope, pos):
         if "layers" in entry:  # with 'block', the other keys are the block's arguments
-            _check_keys(entry, REPEAT_KEYS, "repeat", pos)
+            check_keys(entry, REPEAT_KEYS, "repeat")
+            check_list(entry, "layers")
         if ("layers" in entry) == ("block" in entry):
             raise pos.error("repeat needs either 'layers' or 'block'")
         count = self.value(entry, "repeat", scope.names)
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 0):
             raise entry.pos["repeat"].error(f"repeat must be a non-negative integer, "
-                                            f"not {count!r}")
+                                            f"not {show(count)}")
+        body = len(entry["layers"]) if "layers" in entry else 1
+        if self.expanded + count * body > LIMITS["layers"]:
+            raise entry.pos["repeat"].error(
+                f"repeat {count:,} of {body} entries would expand past the limit of "
+                f"{LIMITS['layers']:,} layers (docs/errors.md)")
         var = entry.get("as", "i")
-        if not (isinstance(var, str) and var.isidentifier()):
-            raise entry.pos["as"].error("'as' must name the loop variable, such as i")
-        stage = self.value(entry, "stage", scope.names) if "stage" in entry else scope.stage
+        check_name(var, entry.pos.get("as", pos), "the loop variable")
         if "input" in entry:
             scope.previous = self.reference(entry, "input", scope)
         base_name = entry.get("name")
         for i in range(count):
             names = dict(scope.names)
             names[var] = i
+            stage = self.stage(entry, names, scope)
+            name = self.iteration_name(entry, names, i) if base_name is not None else None
             if "block" in entry:
                 inner = _Scope(scope.prefix, scope.input, names, stage)
                 inner.previous, inner.counters = scope.previous, scope.counters
-                name = _iteration_name(base_name, names, i) if base_name else None
                 self.call(entry, inner, pos, name, scope.previous, skip=REPEAT_KEYS)
                 scope.previous = inner.previous
             else:  # a named repeat makes one scope per iteration
-                name = _iteration_name(base_name, names, i) if base_name else None
                 self.inline(entry["layers"], scope, names, stage, name)
+
+    def iteration_name(self, entry, names, i):
+        """``dws${i}`` is evaluated; a plain ``stage`` becomes stage1, stage2, ..."""
+        base = entry["name"]
+        if is_template(base):
+            return self.value(entry, "name", names)
+        return f"{base}{i + 1}"
 
     def group(self, entry, scope, pos):
         """``{layers: [...]}``: layers written in place, with a shared stage, condition
         or input, and a scope of their own when the group has a name."""
-        _check_keys(entry, GROUP_KEYS, "group", pos)
-        stage = self.value(entry, "stage", scope.names) if "stage" in entry else scope.stage
+        check_keys(entry, GROUP_KEYS, "group")
+        check_list(entry, "layers")
+        stage = self.stage(entry, scope.names, scope)
         if "input" in entry:
             scope.previous = self.reference(entry, "input", scope)
         name = self.value(entry, "name", scope.names) if "name" in entry else None
@@ -176,33 +384,26 @@ class _Builder:
     def inline(self, entries, scope, names, stage, name):
         """Build ``entries`` in place after ``scope.previous``: in a new scope NAME
         (whose 'input' is what precedes it), or in ``scope`` itself when unnamed."""
-        if name:
-            inner = _Scope(scope.full(str(name)), scope.previous, names, stage)
+        if name is not None:
+            full = scope.full(self.name_text(name, entries.at))
+            inner = _Scope(full, scope.previous, names, stage)
         else:
             inner = _Scope(scope.prefix, scope.input, names, stage)
             inner.previous, inner.counters = scope.previous, scope.counters
         self.sequence(entries, inner)
         scope.previous = inner.previous
+        if name is not None:
+            self.outputs[inner.prefix] = inner.previous
 
     def call(self, entry, scope, pos, name, block_input, skip=CALL_KEYS):
-        block_name = entry["block"]
-        block = self.spec.blocks.get(block_name)
-        if block is None:
-            known = ", ".join(self.spec.blocks) or "none are defined"
-            raise entry.pos["block"].error(f"unknown block {block_name!r}; blocks: {known}")
-        args = {}
-        for key in entry:
-            if key in skip or key in CALL_KEYS:
-                continue
-            if key not in block.args:
-                raise entry.key_pos[key].error(
-                    f"block {block_name} has no argument {key!r}; its arguments: "
-                    f"{', '.join(block.args) or 'none'}")
-            args[key] = self.value(entry, key, scope.names)
+        block = find_block(self.spec, self.value(entry, "block", scope.names), entry.pos["block"])
+        check_call_args(entry, block, skip)
+        args = {key: self.value(entry, key, scope.names) for key in entry
+                if key not in skip and key not in CALL_KEYS}
         for arg, default in block.args.items():
             if arg not in args:
                 if default is None:
-                    raise pos.error(f"block {block_name} needs argument {arg!r}")
+                    raise pos.error(f"block {block.name} needs argument {arg!r}")
                 args[arg] = default
         names = dict(scope.names)
         names.update(args)
@@ -212,25 +413,26 @@ class _Builder:
             try:
                 names[arg] = substitute(names[arg], names)
             except ExprError as exc:
-                raise block.pos.error(f"argument {arg} of block {block_name}: {exc}") from None
-        if name is None:
-            name = scope.auto_name(block_name)
-        elif not isinstance(name, str):
-            raise entry.pos["name"].error("name must be text")
+                raise block.pos.error(f"argument {arg} of block {block.name}: {exc}") from None
+        name = scope.auto_name(block.name) if name is None else self.name_text(
+            name, entry.pos.get("name", pos))
         names["block_name"] = name
-        stage = self.value(entry, "stage", scope.names) if "stage" in entry else scope.stage
+        stage = scope.stage if "repeat" in entry else self.stage(entry, names, scope)
         inner = _Scope(scope.full(name), block_input, names, stage)
         self.depth += 1
         if self.depth > 50:
-            raise pos.error(f"blocks nest more than 50 deep (does {block_name} call itself?)")
+            raise pos.error(f"blocks nest more than 50 deep (does {block.name} call itself?)")
         self.sequence(block.layers, inner)
         self.depth -= 1
         scope.previous = inner.previous
+        self.outputs[inner.prefix] = inner.previous
 
     def layer(self, entry, scope, pos):
-        plan = self.plans.get(id(entry))
+        type_name = self.value(entry, "type", scope.names)
+        plan = self.plans.get((id(entry), type_name if isinstance(type_name, str) else None))
         if plan is None:
-            plan = self.plans[id(entry)] = self.plan(entry, scope.names)
+            plan = self.plan(entry, type_name, scope.names)
+            self.plans[(id(entry), type_name if isinstance(type_name, str) else None)] = plan
         layer_type, static_attrs = plan
         if layer_type.inputs == 1 and "input" not in entry and "inputs" not in entry:
             inputs = [scope.previous]   # the common case, kept short: it runs per layer
@@ -245,62 +447,92 @@ class _Builder:
                          in_width=shapes[0][2])
             attrs = self.attributes(entry, layer_type, names, pos)
         name = self.value(entry, "name", names) if "name" in entry else None
+        if name is not None:
+            name = self.name_text(name, entry.pos["name"])
+            if name == "input":
+                raise entry.pos["name"].error("'input' is reserved: it means the input of "
+                                              "the enclosing block (the image at the top)")
         name = scope.full(name if name is not None else scope.auto_name(layer_type.name))
         if name in self.index:
             raise (entry.pos.get("name") or pos).error(
-                f"layer name {name!r} is used twice (first at line "
+                f"layer name {show(name)} is used twice (first at line "
                 f"{self.nodes[self.index[name]].pos.line})")
         key = (id(attrs), tuple(shapes)) if static_attrs is not None else None
         result = self.results.get(key) if key else None
         if result is None:
-            try:
-                shape = layer_type.shape(attrs, shapes)
-            except ShapeError as exc:
-                raise pos.error(f"{name} ({layer_type.name}): {exc}") from None
-            result = (shape, layer_type.cost(attrs, shapes, shape),
-                      layer_type.category(attrs, shapes, shape))
+            result = self.evaluate(layer_type, attrs, shapes, name, pos)
             if key:
                 self.results[key] = result
-        stage = self.value(entry, "stage", names) if "stage" in entry else scope.stage
+        stage = self.stage(entry, names, scope)
         scope.previous = self.index[name] = len(nodes)
         nodes.append(Node(name, layer_type, attrs, inputs, result[0], stage, pos, result[1],
                           result[2]))
 
-    def plan(self, entry, names):
+    def evaluate(self, layer_type, attrs, shapes, name, pos):
+        """(shape, cost, category) of one layer, within the tensor and count limits."""
+        try:
+            shape = layer_type.shape(attrs, shapes)
+        except ShapeError as exc:
+            raise pos.error(f"{name} ({layer_type.name}): {exc}") from None
+        if shape[0] * shape[1] * shape[2] > LIMITS["elements"]:
+            raise pos.error(f"{name} ({layer_type.name}): an output of {fmt_shape(shape)} is "
+                            f"past the limit of 10^12 elements a tensor (docs/errors.md)")
+        cost = layer_type.cost(attrs, shapes, shape)
+        for count in (cost.mult_adds, cost.params, cost.bn_params, cost.other_ops):
+            if count > LIMITS["count"]:
+                raise pos.error(f"{name} ({layer_type.name}): a count of {show(count)} is "
+                                f"past the limit of 10^18 (docs/errors.md)")
+        return shape, cost, layer_type.category(attrs, shapes, shape)
+
+    def name_text(self, name, pos, what="name"):
+        """A name as text: a string or a number, at most LIMITS['name'] characters."""
+        if isinstance(name, bool) or not isinstance(name, (str, int)):
+            raise pos.error(f"{what} must be text, not {show(name)}")
+        name = str(name)
+        if not name or len(name) > LIMITS["name"]:
+            raise pos.error(f"a {what} must have 1 to {LIMITS['name']} characters")
+        return name
+
+    def plan(self, entry, type_name, names):
         """Check an entry's keys once; resolve its attributes once if nothing in them
         (or in the spec's defaults for its type) is an expression."""
-        layer_type = lookup(self.value(entry, "type", names), entry.pos["type"])
-        for key in entry:
-            if key not in layer_type.attrs and key not in ENTRY_KEYS:
-                raise entry.key_pos[key].error(
-                    f"unknown attribute {key!r} for {layer_type.name}; its attributes: "
-                    f"{', '.join(list(layer_type.attrs) + list(ENTRY_KEYS))}")
+        layer_type = lookup(type_name, entry.pos["type"])
+        check_layer_keys(entry, layer_type)
         defaults = self.spec.defaults.get(layer_type.name, {})
         static = not (is_template(entry["type"]) or any(
-            is_template(v) for k, v in entry.items() if k in layer_type.attrs) or any(
-            is_template(v) for v in defaults.values()))
+            _has_template(v) for k, v in entry.items() if k in layer_type.attrs) or any(
+            _has_template(v) for v in defaults.values()))
         return layer_type, (self.attributes(entry, layer_type, names, entry.at)
                             if static else None)
 
     def attributes(self, entry, layer_type, names, pos):
+        """The attribute values of one layer. An expression may use the layer's other
+        attributes by name (``padding: "${(k - 1) // 2}"``): the entry's own values
+        come before the names of the scope."""
         defaults = self.spec.defaults.get(layer_type.name, {})
-        attrs = {}
+        attrs, pending = {}, []
         for key, (kind, default) in layer_type.attrs.items():
-            if key in entry:
-                source = entry
-            elif key in defaults:
-                source = defaults
-            elif default is REQUIRED:
-                raise pos.error(f"{layer_type.name} needs attribute {key!r}")
-            else:  # under 'padding: explicit' a window is unpadded unless it says so
+            source = entry if key in entry else (defaults if key in defaults else None)
+            if source is None:
+                if default is REQUIRED:
+                    raise pos.error(f"{layer_type.name} needs attribute {key!r}")
+                # under 'padding: explicit' a window is unpadded unless it says so
                 attrs[key] = ((0, 0) if kind == "padding" and self.spec.padding == "explicit"
                               else default)
-                continue
-            value = self.value(source, key, names)
-            try:
-                attrs[key] = check_attr(kind, value, key)
-            except ValueError as exc:
-                raise source.pos[key].error(f"{layer_type.name}: {exc}") from None
+            elif _has_template(source[key]):
+                pending.append((key, kind, source))
+            else:
+                attrs[key] = self.checked(layer_type, kind, key, source[key], source)
+        if pending:
+            own = {key: entry[key] for key in entry
+                   if key in layer_type.attrs and not _has_template(entry[key])}
+            for key, kind, source in pending:
+                value = self.value(source, key, dict(names, **own))
+                if isinstance(value, list):  # [3, "${k}"]: each item on its own
+                    value = [self.expr(item, dict(names, **own), source.pos[key])
+                             for item in value]
+                own[key] = value
+                attrs[key] = self.checked(layer_type, kind, key, value, source)
         if attrs.get("ceil_mode") and attrs.get("padding") == "same":
             where = entry if "ceil_mode" in entry else defaults
             raise where.pos["ceil_mode"].error(
@@ -316,42 +548,80 @@ class _Builder:
                 raise entry.pos.get("out", pos).error(str(exc)) from None
         return attrs
 
+    def checked(self, layer_type, kind, key, value, source):
+        try:
+            return check_attr(kind, value, key)
+        except ValueError as exc:
+            raise source.pos[key].error(f"{layer_type.name}: {exc}") from None
+
     def inputs(self, entry, scope, layer_type, pos):
         if "inputs" in entry and "input" in entry:
             raise pos.error("give either 'input' or 'inputs', not both")
         if layer_type.inputs == "many":
             if "inputs" not in entry:
                 raise pos.error(f"{layer_type.name} needs 'inputs': a list of layer names")
-            refs = self.value(entry, "inputs", scope.names)
-            if not isinstance(refs, list) or not refs:
-                raise entry.pos["inputs"].error("inputs must be a non-empty list of layer names")
-            return [self.find(ref, scope, entry.pos["inputs"]) for ref in refs]
+            return self.input_list(entry, scope)
         if "inputs" in entry:
             raise entry.key_pos["inputs"].error(f"{layer_type.name} takes one input: use 'input'")
         if "input" in entry:
             return [self.reference(entry, "input", scope)]
         return [scope.previous]
 
+    def input_list(self, entry, scope):
+        """``inputs: [a, "${...}", ...]``: each item a name or an expression giving one."""
+        refs = self.value(entry, "inputs", scope.names)
+        pos = entry.pos["inputs"]
+        if not isinstance(refs, list) or not refs:
+            raise pos.error("inputs must be a non-empty list of layer names")
+        found = []
+        for i, ref in enumerate(refs):
+            where = refs.pos[i] if hasattr(refs, "pos") else pos
+            if is_template(ref):
+                try:
+                    ref = substitute(ref, scope.names)
+                except ExprError as exc:
+                    raise where.error(str(exc)) from None
+            found.append(self.find(ref, scope, where))
+        return found
+
     def reference(self, entry, key, scope):
         return self.find(self.value(entry, key, scope.names), scope, entry.pos[key])
 
     def find(self, ref, scope, pos):
         """Resolve a layer name: the innermost scope first, then outwards; 'input'
-        is the enclosing block's input (the image at the top level)."""
+        is the enclosing block's input (the image at the top level). A block call's or
+        group's name means its last layer's output."""
         if ref == "input":
             return scope.input
-        if not isinstance(ref, str):
-            raise pos.error(f"a layer reference must be a name, not {ref!r}")
+        if not isinstance(ref, str) or isinstance(ref, bool):
+            raise pos.error(f"a layer reference must be a name, not {show(ref)}")
         prefix = scope.prefix
         while True:
             full = f"{prefix}/{ref}" if prefix else ref
             if full in self.index:
                 return self.index[full]
+            if full in self.outputs:
+                return self.outputs[full]
             if not prefix:
                 break
             prefix = prefix.rpartition("/")[0]
-        raise pos.error(f"unknown layer {ref!r}: an input must name a layer defined before "
-                        f"it (or 'input')")
+        near = did_you_mean(ref, [n.rpartition("/")[2] for n in self.index][-500:])
+        raise pos.error(f"unknown layer {show(ref)}{near}: an input must name a layer (or a "
+                        f"block call or group) defined before it, or 'input'")
+
+    def stage(self, entry, names, scope):
+        """The entry's own stage (text, evaluated with ``names``), or the scope's."""
+        if "stage" not in entry:
+            return scope.stage
+        return self.name_text(self.value(entry, "stage", names), entry.pos["stage"], "stage")
+
+    def expr(self, raw, names, pos):
+        if not is_template(raw):
+            return raw
+        try:
+            return substitute(raw, names)
+        except ExprError as exc:
+            raise pos.error(str(exc)) from None
 
     def value(self, entry, key, names):
         raw = entry[key]
@@ -361,16 +631,3 @@ class _Builder:
             return substitute(raw, names)
         except ExprError as exc:
             raise entry.pos[key].error(str(exc)) from None
-
-
-def _iteration_name(base, names, i):
-    """``dws${i}`` is evaluated; a plain ``stage`` becomes stage1, stage2, ..."""
-    return str(substitute(base, names)) if is_template(base) else f"{base}{i + 1}"
-
-
-def _check_keys(entry, allowed, what, pos):
-    for key in entry:
-        if key not in allowed:
-            raise entry.key_pos[key].error(f"unknown key {key!r} in {what}; known: "
-                                           f"{', '.join(allowed)}")
-

@@ -57,14 +57,14 @@ def _pair(value, minimum, what):
         return (value[0], value[1])
     low = "positive" if minimum > 0 else "non-negative"
     raise ValueError(f"{what} must be a {low} integer or a list [height, width] of them, "
-                     f"not {value!r}")
+                     f"not {_show(value)}")
 
 
 def check_attr(kind, value, name):
     """Validate one attribute value of ``kind``; return its normal form."""
     if kind == "channels" or kind == "count":
         if not _int(value, 1):
-            raise ValueError(f"{name} must be a positive integer, not {value!r}")
+            raise ValueError(f"{name} must be a positive integer, not {_show(value)}")
         return value
     if kind == "pair":
         return _pair(value, 1, name)
@@ -74,24 +74,24 @@ def check_attr(kind, value, name):
         return _pair(value, 0, name + " (or 'same' / 'valid')")
     if kind == "bool":
         if not isinstance(value, bool):
-            raise ValueError(f"{name} must be true or false, not {value!r}")
+            raise ValueError(f"{name} must be true or false, not {_show(value)}")
         return value
     if kind == "scale":  # true: alpha; false: 1; a number: that multiplier
         if isinstance(value, bool) or (isinstance(value, (int, float)) and value > 0):
             return value
-        raise ValueError(f"{name} must be true, false or a positive number, not {value!r}")
+        raise ValueError(f"{name} must be true, false or a positive number, not {_show(value)}")
     if kind == "fraction":
         if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1:
             return value
-        raise ValueError(f"{name} must be a number in [0, 1), not {value!r}")
+        raise ValueError(f"{name} must be a number in [0, 1), not {_show(value)}")
     if kind == "index":  # a 0-based position: a non-negative integer
         if not _int(value, 0):
-            raise ValueError(f"{name} must be a non-negative integer, not {value!r}")
+            raise ValueError(f"{name} must be a non-negative integer, not {_show(value)}")
         return value
     if kind == "number":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return value
-        raise ValueError(f"{name} must be a number, not {value!r}")
+        raise ValueError(f"{name} must be a number, not {_show(value)}")
     raise AssertionError(kind)
 
 
@@ -653,6 +653,9 @@ def fmt_shape(shape):
 
 def lookup(name, pos):
     """The LayerType called ``name``, or an error at ``pos`` listing the known ones."""
+    if not isinstance(name, str):
+        raise SpecError(f"a layer type is a name such as conv, not {_show(name)}",
+                        pos.path, pos.line, pos.col)
     layer_type = TYPES.get(name)
     if layer_type is None:
         hint = did_you_mean(name, TYPES) or (

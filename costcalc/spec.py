@@ -5,13 +5,14 @@ blocks); layer entries are checked as the graph is built, where their shapes
 are known.
 """
 import copy
+import keyword
 import math
 
 import yaml
 
-from .errors import SpecError
-from .expr import ExprError, make_divisible, substitute
-from .yamlload import Map, load_file
+from .errors import SpecError, SpecErrors, did_you_mean, gather, show
+from .expr import FUNCTIONS, ExprError, make_divisible, substitute
+from .yamlload import Map, load, load_file
 
 TOP_KEYS = ("name", "source", "description", "notes", "input", "padding", "params", "width",
             "defaults", "blocks", "layers", "variants", "expect")
@@ -19,6 +20,22 @@ PADDING_RULES = ("same", "explicit")   # TensorFlow's 'same' (today's default), 
 VARIANT_KEYS = ("set", "resolution", "doc")
 WIDTH_RULES = ("floor", "make_divisible", "round", "exact")
 MULTIPLIERS = ("alpha", "rho", "resolution")   # names expressions can always use
+# Names the language gives a meaning: a parameter, block argument or loop variable may
+# not take one (it would be silently replaced by the built-in, or hide it).
+RESERVED = MULTIPLIERS + (
+    "ch", "input_channels", "input_height", "input_width", "in_channels", "in_height",
+    "in_width", "block_name", "input") + tuple(FUNCTIONS)
+
+
+def check_name(name, pos, what):
+    """A parameter, argument or loop variable name: an identifier that is not reserved."""
+    if not (isinstance(name, str) and name.isidentifier()) or keyword.iskeyword(name) \
+            or name.startswith("_"):
+        raise pos.error(f"{what} {show(name)} must be an identifier (letters, digits and _, "
+                        f"not starting with _ or a digit, not a Python keyword)")
+    if name in RESERVED:
+        raise pos.error(f"{what} {name!r} takes a reserved name (reserved: "
+                        f"{', '.join(RESERVED)})")
 
 
 class Param:
@@ -74,6 +91,10 @@ class WidthRule:
         if multiplier == 1:
             return channels
         scaled = channels * multiplier
+        if not (isinstance(scaled, (int, float)) and math.isfinite(scaled)
+                and abs(scaled) <= 10**18):
+            raise ValueError(f"{show(channels)} channels x {show(multiplier)} is outside the "
+                             f"limit of 10^18 (docs/errors.md)")
         if self.rule == "floor":
             return max(int(scaled), self.minimum)
         if self.rule == "make_divisible":
@@ -99,20 +120,24 @@ class Spec:
     def __init__(self, path, tree):
         self.path = str(path)
         self.tree = tree
-        self.name = _text(tree, "name", required=True)
-        self.source = _text(tree, "source")
-        self.input = _input(tree)
-        self.padding = _choice(tree, "padding", PADDING_RULES, "same")
-        self.params = _params(tree)
-        self.variants = _variants(tree, self.params)
+        errors = []
+        self.name = gather(errors, _text, tree, "name", True)
+        self.source = gather(errors, _text, tree, "source") or ""
+        self.input = gather(errors, _input, tree)
+        self.padding = gather(errors, _choice, tree, "padding", PADDING_RULES, "same")
+        self.params = gather(errors, _params, tree)
+        self.variants = gather(errors, _variants, tree, self.params) if self.params is not None \
+            else {}
         self.variant = None   # the Variant this spec was loaded as, if any
-        self.width = _width(tree)
-        self.defaults = _defaults(tree)
-        self.blocks = _blocks(tree)
-        self.layers = _layer_list(tree, "layers", tree, required=True)
+        self.width = gather(errors, _width, tree)
+        self.defaults = gather(errors, _defaults, tree)
+        self.blocks = gather(errors, _blocks, tree) or {}
+        self.layers = gather(errors, _layer_list, tree, "layers", tree, True)
         self.expect = tree.get("expect", [])
         if not isinstance(self.expect, list):
-            raise tree.pos["expect"].error("expect must be a list of documented numbers")
+            errors.append(tree.pos["expect"].error("expect must be a list of documented numbers"))
+        if errors:
+            raise SpecErrors(errors)
 
     def with_variant(self, name):
         """A copy of this spec whose parameter defaults and input side are the variant's."""
@@ -144,19 +169,19 @@ class Spec:
             if name not in self.params:
                 declared = ", ".join(self.params) or "none"
                 pos = self.tree.key_pos.get("params", self.tree.at)
-                raise pos.error(f"--set {name}: the spec declares no parameter {name!r}; "
-                                f"declared: {declared}")
+                raise pos.error(f"--set {name}: the spec declares no parameter {show(name)}"
+                                f"{did_you_mean(name, self.params)}; declared: {declared}")
         values = {}
         for name, param in self.params.items():
             if name in overrides:
-                value = _scalar(overrides[name])
+                value = _scalar(overrides[name], name)
             else:
                 try:
                     value = substitute(param.default, values)
                 except ExprError as exc:
                     raise param.pos.error(f"parameter {name}: {exc}") from None
             if param.choices is not None and value not in param.choices:
-                raise param.pos.error(f"parameter {name} = {value!r} is not one of "
+                raise param.pos.error(f"parameter {name} = {show(value)} is not one of "
                                       f"{', '.join(map(str, param.choices))}")
             values[name] = value
         return values
@@ -169,18 +194,33 @@ def load_spec(path):
         pos = getattr(tree, "at", None)
         raise SpecError("a spec must be a mapping with name, input and layers", str(path),
                         pos.line if pos else 1, pos.col if pos else 1)
-    for key in tree:
-        if key not in TOP_KEYS:
-            raise tree.key_pos[key].error(f"unknown top-level key {key!r}; "
-                                          f"known: {', '.join(TOP_KEYS)}")
-    return Spec(path, tree)
-
-
-def _scalar(text):
+    errors = [tree.key_pos[key].error(f"unknown top-level key {show(key)}"
+                                      f"{did_you_mean(key, TOP_KEYS)}; known: "
+                                      f"{', '.join(TOP_KEYS)}")
+              for key in tree if key not in TOP_KEYS]
     try:
-        return yaml.safe_load(text) if isinstance(text, str) else text
-    except yaml.YAMLError:
+        spec = Spec(path, tree)
+    except SpecError as exc:
+        raise SpecErrors(errors + [exc]) from None
+    from .graph import check_entries  # the layer entries, checked before anything is built
+    try:
+        check_entries(spec)
+    except SpecError as exc:
+        errors.append(exc)
+    if errors:
+        raise SpecErrors(errors)
+    return spec
+
+
+def _scalar(text, name):
+    """A --set value: read as a YAML value (8 is a number, true a boolean, [1, 2] a list)
+    under the same rules and limits as a spec."""
+    if not isinstance(text, str):
         return text
+    try:
+        return load(text, f"--set {name}") if text.strip() else text
+    except SpecError as exc:
+        raise SpecError(f"--set {name}={text}: {exc.message}", "costcalc") from None
 
 
 def _text(tree, key, required=False):
@@ -196,7 +236,7 @@ def _text(tree, key, required=False):
 def _choice(tree, key, valid, default):
     value = tree.get(key, default)
     if value not in valid:
-        raise tree.pos[key].error(f"invalid {key} {value!r}; valid: {', '.join(valid)}")
+        raise tree.pos[key].error(f"invalid {key} {show(value)}; valid: {', '.join(valid)}")
     return value
 
 
@@ -208,12 +248,12 @@ def _variants(tree, params):
     for name, body in raw.items():
         pos = raw.pos[name]
         if not (isinstance(name, str) and name.isidentifier()):
-            raise raw.key_pos[name].error(f"variant name {name!r} must be an identifier")
+            raise raw.key_pos[name].error(f"variant name {show(name)} must be an identifier")
         if not isinstance(body, dict):
             raise pos.error(f"variant {name} must be a mapping with set, resolution, doc")
         for key in body:
             if key not in VARIANT_KEYS:
-                raise body.key_pos[key].error(f"unknown key {key!r} in variant {name}; "
+                raise body.key_pos[key].error(f"unknown key {show(key)} in variant {name}; "
                                               f"known: {', '.join(VARIANT_KEYS)}")
         overrides = body.get("set", Map())
         if not isinstance(overrides, dict):
@@ -221,11 +261,11 @@ def _variants(tree, params):
         for key, value in overrides.items():
             if key not in params:
                 raise overrides.key_pos[key].error(
-                    f"variant {name}: the spec declares no parameter {key!r}; declared: "
+                    f"variant {name}: the spec declares no parameter {show(key)}; declared: "
                     f"{', '.join(params) or 'none'}")
             choices = params[key].choices
             if choices is not None and value not in choices:
-                raise overrides.pos[key].error(f"variant {name}: {key} = {value!r} is not "
+                raise overrides.pos[key].error(f"variant {name}: {key} = {show(value)} is not "
                                                f"one of {', '.join(map(str, choices))}")
         resolution = body.get("resolution")
         if resolution is not None and not (isinstance(resolution, int)
@@ -245,7 +285,7 @@ def _input(tree):
     if not (isinstance(value, list) and len(value) == 3
             and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
         raise tree.pos["input"].error(f"input must be [channels, height, width] of positive "
-                                      f"integers, not {value!r}")
+                                      f"integers, not {show(value)}")
     return tuple(value)
 
 
@@ -256,9 +296,7 @@ def _params(tree):
     params = {}
     for name, value in raw.items():
         pos = raw.pos[name]
-        if not (isinstance(name, str) and name.isidentifier()) or name in MULTIPLIERS:
-            raise raw.key_pos[name].error(f"parameter name {name!r} must be an identifier "
-                                          f"other than {', '.join(MULTIPLIERS)}")
+        check_name(name, raw.key_pos[name], "parameter")
         choices, doc = None, ""
         if isinstance(value, dict):
             unknown = set(value) - {"default", "choices", "doc"}
@@ -268,8 +306,11 @@ def _params(tree):
             choices, doc, value = value.get("choices"), value.get("doc", ""), value["default"]
             if choices is not None and not isinstance(choices, list):
                 raise pos.error(f"parameter {name}: choices must be a list")
-        if isinstance(value, (dict, list)) or value is None:
-            raise pos.error(f"parameter {name}: a default must be a number, text or true/false")
+            if not isinstance(doc, str):
+                raise pos.error(f"parameter {name}: doc must be text")
+        if value is None:
+            raise pos.error(f"parameter {name}: a default must be a number, text, true/false, "
+                            f"a list or a mapping")
         params[name] = Param(name, value, choices, doc, pos)
     return params
 
@@ -280,10 +321,10 @@ def _width(tree):
         raise tree.pos["width"].error("width must be a mapping: {rule, min, divisor}")
     for key in raw:
         if key not in ("rule", "min", "divisor"):
-            raise raw.key_pos[key].error(f"unknown width key {key!r}; known: rule, min, divisor")
+            raise raw.key_pos[key].error(f"unknown width key {show(key)}; known: rule, min, divisor")
     rule = raw.get("rule", "floor")
     if rule not in WIDTH_RULES:
-        raise raw.pos["rule"].error(f"invalid width rule {rule!r}; valid: {', '.join(WIDTH_RULES)}")
+        raise raw.pos["rule"].error(f"invalid width rule {show(rule)}; valid: {', '.join(WIDTH_RULES)}")
     for key in ("min", "divisor"):
         if key in raw and not (isinstance(raw[key], int) and not isinstance(raw[key], bool)
                                and raw[key] > 0):
@@ -304,7 +345,7 @@ def _defaults(tree):
         for key in values:
             if key not in layer_type.attrs:
                 raise values.key_pos[key].error(
-                    f"{type_name} has no attribute {key!r}; known: "
+                    f"{type_name} has no attribute {show(key)}; known: "
                     f"{', '.join(layer_type.attrs) or 'none'}")
         defaults.setdefault(layer_type.name, Map()).update(values)
         defaults[layer_type.name].pos = values.pos
@@ -322,17 +363,19 @@ def _blocks(tree):
             raise pos.error(f"block {name} must be a mapping with 'layers' (and 'args')")
         for key in body:
             if key not in ("args", "layers", "doc"):
-                raise body.key_pos[key].error(f"unknown key {key!r} in block {name}; "
+                raise body.key_pos[key].error(f"unknown key {show(key)} in block {name}; "
                                               f"known: args, layers, doc")
         args = body.get("args", Map())
         if isinstance(args, list):  # [a, b] is short for {a: null, b: null}
+            for i, arg in enumerate(args):
+                check_name(arg, args.pos[i], f"argument of block {name}:")
             args = Map({a: None for a in args})
         if not isinstance(args, dict):
             raise body.pos["args"].error(f"args of block {name} must map name to default "
                                          f"(null: required)")
         for arg in args:
-            if not (isinstance(arg, str) and arg.isidentifier()):
-                raise body.pos["args"].error(f"argument name {arg!r} must be an identifier")
+            check_name(arg, args.key_pos[arg] if hasattr(args, "key_pos") else body.pos["args"],
+                       f"argument of block {name}:")
         blocks[name] = Block(name, dict(args), _layer_list(body, "layers", body, True), pos)
     return blocks
 

@@ -121,7 +121,7 @@ def test_residual_adds(report):
                 if s == 1 and cin == cout]
     assert adds == expected == [f"bottleneck{k}/add" for k in (3, 5, 6, 8, 9, 10, 12, 13, 15, 16)]
     rows = rows_by_name(report)
-    assert rows["bottleneck3/add"]["inputs"] == ["bottleneck2/project_bn", "bottleneck3/project_bn"]
+    assert rows["bottleneck3/add"]["inputs"] == ["bottleneck3/project_bn", "bottleneck2/project_bn"]
 
 
 def test_no_activation_after_projection(report):

@@ -31,7 +31,7 @@ BLOCKS = """
         layers:
           - {name: dw, type: depthwise, k: 3, stride: $stride}
           - {name: pw, type: pointwise, out: $out}
-          - {name: skip, type: add, inputs: [input, pw],
+          - {name: skip, type: add, inputs: [pw, input],
              when: "${stride == 1 and in_channels == input_channels}"}
     layers:
       - {type: conv, k: 3, out: $width}
@@ -53,9 +53,9 @@ def test_blocks_repeats_scopes_and_when():
         ("unit3/dw", (32, 16, 16)), ("unit3/pw", (32, 16, 16)), ("unit3/skip", (32, 16, 16)),
         ("global_avgpool1", (32, 1, 1)),
     ]
-    # the residual adds its block's input: unit2/skip's inputs are down/pw and unit2/pw
+    # the residual adds its block's input: unit2/skip's inputs are unit2/pw and down/pw
     skip = g.nodes[8]
-    assert [g.nodes[i].name for i in skip.inputs] == ["down/pw", "unit2/pw"]
+    assert [g.nodes[i].name for i in skip.inputs] == ["unit2/pw", "down/pw"]
 
 
 def test_set_overrides_parameters_and_conditions():
