@@ -11,18 +11,20 @@ __version__ = "0.1.0"
 
 def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=False,
             standard_conv=False, explain=False):
-    """Load ``spec`` (a path or a shipped name), build its graph, return the report dict
-    (the ``--format json`` output; ``standard_conv`` and ``explain`` as the options of
-    the same names, docs/explain.md)."""
+    """Load ``spec`` (a path, a shipped name, YAML text or a dict), build its graph, return
+    the report dict (the ``--format json`` output; ``standard_conv`` and ``explain`` as the
+    options of the same names, docs/explain.md). Bad input raises ValueError (a
+    costcalc.errors.SpecError) whose text is the line the command line prints."""
     import gc
 
-    from .graph import Settings, build
+    from .graph import Settings, build, check_settings
     from .report import make_report
     from .shipped import load
 
     collecting = gc.isenabled()
     gc.disable()  # many small objects, no cyclic garbage: the collector only slows it down
     try:
+        check_settings(alpha, rho, resolution)
         graph = build(load(spec), Settings(alpha, rho, resolution, overrides,
                                            standard_conv=standard_conv))
         report = make_report(graph, str(spec), flops=flops)

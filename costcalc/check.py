@@ -9,7 +9,8 @@ printed value is a misprint, ``expected`` holds the value that is checked and
 import re
 
 from .errors import SpecError
-from .graph import Settings, build
+from .errors import SpecErrors, did_you_mean, show
+from .graph import Settings, build, check_settings
 from .report import make_report
 
 METRICS = ("mult_adds", "params", "bn_params", "learned_params", "other_ops", "flops",
@@ -31,11 +32,13 @@ class Printed:
         self.text = str(text)
         match = _NUMBER.match(self.text)
         if not match:
-            raise ValueError(f"cannot read {self.text!r} as a number (digits, optional "
+            raise ValueError(f"cannot read {show(self.text)} as a number (digits, optional "
                              f"commas and decimals, then K, M, G, B or %)")
         digits, decimals, unit = match.groups()
         self.unit, self.scale = unit, SCALE[unit]
         self.value = float(digits.replace(",", "")) * self.scale
+        if not self.value < 1e30:  # 1e320 would be infinity: it would equal anything
+            raise ValueError(f"{show(self.text)} is past the limit of 10^30 (docs/errors.md)")
         # half a unit in the last printed place
         self.half_unit = 0.5 * 10 ** -(len(decimals) if decimals else 0) * self.scale
 
@@ -44,17 +47,19 @@ class Expectation:
     """One documented number of a spec, with where it was written."""
 
     def __init__(self, spec, entry, pos):
+        if not isinstance(entry, dict):
+            raise pos.error("an expectation is a mapping: {metric, printed, source, ...}")
         self.spec, self.entry, self.pos = spec, entry, pos
         for key in entry:
             if key not in KEYS:
-                raise entry.key_pos[key].error(f"unknown key {key!r} in an expectation; "
+                raise entry.key_pos[key].error(f"unknown key {show(key)} in an expectation; "
                                                f"known: {', '.join(KEYS)}")
         for key in ("metric", "printed", "source"):
             if key not in entry:
-                raise pos.error(f"an expectation needs {key!r}")
+                raise pos.error(f"an expectation needs {show(key)}")
         self.metric = entry["metric"]
         if self.metric not in METRICS:
-            raise entry.pos["metric"].error(f"invalid metric {self.metric!r}; valid: "
+            raise entry.pos["metric"].error(f"invalid metric {show(self.metric)}; valid: "
                                             f"{', '.join(METRICS)}")
         self.scope, self.target = _scope(entry)
         self.printed = self._number("printed")
@@ -69,7 +74,7 @@ class Expectation:
         # the value held against the computed one: a truncated "300M" means [300M, 301M)
         self.printed_as = entry.get("printed_as", "rounded")
         if self.printed_as not in PRINTED_AS:
-            raise entry.pos["printed_as"].error(f"invalid printed_as {self.printed_as!r}; "
+            raise entry.pos["printed_as"].error(f"invalid printed_as {show(self.printed_as)}; "
                                                 f"valid: {', '.join(PRINTED_AS)}")
         self.center = self.expected.value
         if self.printed_as == "truncated":
@@ -102,12 +107,16 @@ class Expectation:
             raise e.pos["set"].error("set must map parameter names to values")
         self.variant = e.get("variant")
         if self.variant is not None and self.variant not in self.spec.variants:
-            raise e.pos["variant"].error(f"no variant {self.variant!r} in this spec; variants: "
+            raise e.pos["variant"].error(f"no variant {show(self.variant)} in this spec; variants: "
                                          f"{', '.join(self.spec.variants) or 'none'}")
         for key in ("alpha", "rho", "resolution"):
-            if key in e and not (isinstance(e[key], (int, float)) and not isinstance(e[key], bool)
-                                 and e[key] > 0):
-                raise e.pos[key].error(f"{key} must be a positive number")
+            if key in e:
+                try:
+                    check_settings(e.get("alpha", 1.0) if key == "alpha" else 1.0,
+                                   e.get("rho", 1.0) if key == "rho" else 1.0,
+                                   e[key] if key == "resolution" else None)
+                except SpecError as exc:
+                    raise e.pos[key].error(exc.message) from None
         standard_conv = e.get("standard_conv", False)  # costcalc --standard-conv
         if not isinstance(standard_conv, bool):
             raise e.pos["standard_conv"].error("standard_conv must be true or false")
@@ -139,7 +148,7 @@ class Expectation:
             found = [i for i in items if i[key] == self.target]
             if not found:
                 known = ", ".join(str(i[key]) for i in items[:40]) or "none"
-                raise self.entry.pos["of"].error(f"no {self.scope} {self.target!r} in the report; "
+                raise self.entry.pos["of"].error(f"no {self.scope} {show(self.target)} in the report; "
                                                  f"there are: {known}")
             item = found[0]
         if self.metric == "flops":
@@ -154,14 +163,22 @@ def _scope(entry):
     scope, _, target = text.partition(" ")
     if scope not in SCOPES or (scope != "total") != bool(target.strip()):
         raise entry.pos.get("of", entry.at).error(
-            f"invalid 'of' {text!r}: use 'total', 'layer NAME', 'type TYPE', 'stage NAME' "
+            f"invalid 'of' {show(text)}: use 'total', 'layer NAME', 'type TYPE', 'stage NAME' "
             f"or 'resolution HxW'")
     return scope, target.strip()
 
 
 def expectations(spec):
-    """The spec's expectations, validated."""
-    return [Expectation(spec, entry, spec.expect.pos[i]) for i, entry in enumerate(spec.expect)]
+    """The spec's expectations, validated; every bad one is reported at once."""
+    found, errors = [], []
+    for i, entry in enumerate(spec.expect):
+        try:
+            found.append(Expectation(spec, entry, spec.expect.pos[i]))
+        except SpecError as exc:
+            errors.append(exc)
+    if errors:
+        raise SpecErrors(errors)
+    return found
 
 
 def run(spec, label):

@@ -114,7 +114,11 @@ def check_command(paths, fmt):
     targets = []
     for path in paths or shipped.names():
         if os.path.isdir(path):  # a folder: the specs in it
-            targets += sorted(os.path.join(path, f) for f in os.listdir(path)
+            try:
+                listed = os.listdir(path)
+            except OSError as exc:
+                raise SpecError(f"cannot list the folder: {exc.strerror}", path) from None
+            targets += sorted(os.path.join(path, f) for f in listed
                               if f.endswith((".yaml", ".yml")))
         else:
             targets.append(path)
@@ -174,16 +178,33 @@ def list_command():
 
     for name in shipped.names():
         spec = shipped.load(name)
-        click.echo(f"{name:<24} {spec.name}: {spec.source}")
+        click.echo(f"{name:<24} {spec.title(spec.resolve_params())}: {spec.source}")
         for variant in spec.variants.values():
-            click.echo(f"{variant.name:<24} {name} family: {variant.describe()}")
+            if variant.name != name:  # googlenet is both a file and its one variant
+                click.echo(f"{variant.name:<24} {name} family: {variant.describe()}")
+
+
+def _close_quietly(stream):
+    """Drop what could not be written, so that exiting does not try again."""
+    try:
+        stream.close()
+    except OSError:
+        pass
+    try:
+        sys.stdout = open(os.devnull, "w")
+    except OSError:
+        pass
 
 
 def main(argv=None):
     """Run the CLI; turn every input error into one line and exit status 2."""
     gc.disable()  # a short run that makes many small objects and no cyclic garbage
+    for stream in (sys.stdout, sys.stderr):  # an ASCII-only terminal gets escapes, not a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         status = cli.main(args=argv, prog_name="costcalc", standalone_mode=False)
+        sys.stdout.flush()
     except SpecError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
@@ -196,4 +217,11 @@ def main(argv=None):
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (costcalc ... | head): not an error
         sys.exit(0)
+    except OSError as exc:  # a full disk, a closed stream: the output could not be written
+        _close_quietly(sys.stdout)
+        click.echo(f"costcalc: error: cannot write the output: {exc.strerror or exc}", err=True)
+        sys.exit(2)
+    except RecursionError:  # a last guard: every known deep input is refused earlier
+        click.echo("costcalc: error: the input nests too deeply to analyse", err=True)
+        sys.exit(2)
     sys.exit(status if isinstance(status, int) else 0)

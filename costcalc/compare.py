@@ -264,7 +264,7 @@ def render_table(results, out, sections=()):
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=out, highlight=False)
+    console = Console(file=out, highlight=False, markup=False, emoji=False)
     header = [""] + [name for name, _ in results]
     parts = text_sections(results, chosen_sections(results, sections))
     widths = column_widths(header, parts, console.width)

@@ -228,6 +228,10 @@ def _entry_problems(spec, entry, kind, pos, lists):
             block = find_block(spec, entry["block"], entry.pos["block"])
             check_call_args(entry, block, REPEAT_KEYS if kind == "repeat" else CALL_KEYS)
         checks.append(call_checks)
+    if kind == "layer" and entry.get("name") == "input":
+        checks.append(lambda: _raise(entry.pos["name"].error(
+            "'input' is reserved: it means the input of the enclosing block (the image at the "
+            "top)")))
     for key in ("name", "stage"):
         if key in entry and not isinstance(entry[key], (str, int)) or isinstance(
                 entry.get(key), bool):

@@ -89,7 +89,7 @@ def render_table(report, out, all_layers=False):
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=out, highlight=False)
+    console = Console(file=out, highlight=False, markup=False, emoji=False)
     table = Table(title=title(report), title_justify="left", show_footer=True,
                   box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
     columns = layer_columns(report)
@@ -153,7 +153,7 @@ def render_csv(report, out, all_layers=True):
 
 
 def render_json(data, out, all_layers=True):
-    out.write(json.dumps(data, indent=2) + "\n")
+    out.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv,
@@ -202,7 +202,7 @@ def check_table(results, out):
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=out, highlight=False)
+    console = Console(file=out, highlight=False, markup=False, emoji=False)
     by_spec = {}
     for r in results:
         by_spec.setdefault((r["spec"], r["path"]), []).append(r)

@@ -5,7 +5,7 @@ declares under ``variants:`` (``resnet50`` in ``resnet.yaml``).
 """
 import os
 
-from .errors import SpecError
+from .errors import SpecError, did_you_mean
 from .spec import load_spec
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,6 +36,18 @@ def variants():
     return dict(sorted(found.items()))
 
 
+def _variant_names():
+    """Every variant name, read cheaply from the 'variants:' sections' keys."""
+    found = []
+    for family in names():
+        with open(os.path.join(specs_dir(), family + ".yaml"), encoding="utf-8") as handle:
+            text = handle.read()
+        section = text.partition("\nvariants:")[2]
+        found += [line.split(":")[0].strip() for line in section.splitlines()
+                  if line.startswith("  ") and not line.startswith("   ") and ":" in line]
+    return found
+
+
 def _family_of(name):
     """The shipped family spec declaring variant ``name``, or None. Only files whose text
     holds ``name:`` are parsed, so a lookup stays cheap as the zoo grows."""
@@ -52,6 +64,8 @@ def _family_of(name):
 def resolve(arg):
     """(path, variant or None) for ``arg``: an existing file, a shipped spec named ``arg``
     (with or without ``.yaml``), or a variant of a shipped family."""
+    if not isinstance(arg, str) or not arg.strip():
+        raise SpecError("a spec path or name is needed, not an empty one", "costcalc")
     if os.path.isfile(arg):
         return arg, None
     base = os.path.basename(arg)
@@ -66,12 +80,19 @@ def resolve(arg):
             family = _family_of(name)
             if family:
                 return family, name
-    raise SpecError(f"no spec file {arg!r} here, and no shipped spec of that name "
-                    f"(costcalc list shows them)", arg or "''", 0, 0)
+    raise SpecError(f"no spec file here, and no shipped spec of that name (costcalc list "
+                    f"shows them){did_you_mean(name, names() + list(_variant_names()))}", arg)
 
 
 def load(arg):
-    """Resolve and load a spec (a variant: its family with the variant's settings)."""
+    """Resolve and load a spec (a variant: its family with the variant's settings).
+    ``arg`` may also be YAML text (anything with a line break) or a dict of the spec."""
+    if isinstance(arg, dict) or (isinstance(arg, str) and "\n" in arg):
+        import json
+
+        from .spec import spec_from_text
+        text = arg if isinstance(arg, str) else json.dumps(arg, indent=1, default=str)
+        return spec_from_text(text, "<text>" if isinstance(arg, str) else "<dict>")
     path, variant = resolve(arg)
     spec = load_spec(path)
     return spec.with_variant(variant) if variant else spec

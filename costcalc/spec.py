@@ -34,8 +34,8 @@ def check_name(name, pos, what):
         raise pos.error(f"{what} {show(name)} must be an identifier (letters, digits and _, "
                         f"not starting with _ or a digit, not a Python keyword)")
     if name in RESERVED:
-        raise pos.error(f"{what} {name!r} takes a reserved name (reserved: "
-                        f"{', '.join(RESERVED)})")
+        raise pos.error(f"{what} {name!r} is a name the language reserves "
+                        f"(docs/spec-language.md, 'Names in scope')")
 
 
 class Param:
@@ -117,7 +117,7 @@ class WidthRule:
 class Spec:
     """A validated spec; ``layers`` and block bodies stay as positioned YAML."""
 
-    def __init__(self, path, tree):
+    def __init__(self, path, tree, collect=False):
         self.path = str(path)
         self.tree = tree
         errors = []
@@ -136,7 +136,9 @@ class Spec:
         self.expect = tree.get("expect", [])
         if not isinstance(self.expect, list):
             errors.append(tree.pos["expect"].error("expect must be a list of documented numbers"))
-        if errors:
+            self.expect = []
+        self.errors = errors   # raised together with the entries' problems by _validated
+        if errors and not collect:
             raise SpecErrors(errors)
 
     def with_variant(self, name):
@@ -189,7 +191,15 @@ class Spec:
 
 def load_spec(path):
     """Read, parse and validate the spec at ``path``."""
-    tree = load_file(path)
+    return _validated(load_file(path), path)
+
+
+def spec_from_text(text, label):
+    """Parse and validate a spec held in a string (``label`` stands for its path)."""
+    return _validated(load(text, label), label)
+
+
+def _validated(tree, path):
     if not isinstance(tree, Map):
         pos = getattr(tree, "at", None)
         raise SpecError("a spec must be a mapping with name, input and layers", str(path),
@@ -198,15 +208,14 @@ def load_spec(path):
                                       f"{did_you_mean(key, TOP_KEYS)}; known: "
                                       f"{', '.join(TOP_KEYS)}")
               for key in tree if key not in TOP_KEYS]
-    try:
-        spec = Spec(path, tree)
-    except SpecError as exc:
-        raise SpecErrors(errors + [exc]) from None
+    spec = Spec(path, tree, collect=True)
+    errors += spec.errors
+    from .check import expectations
     from .graph import check_entries  # the layer entries, checked before anything is built
-    try:
-        check_entries(spec)
-    except SpecError as exc:
-        errors.append(exc)
+    if spec.layers is not None:
+        gather(errors, check_entries, spec)
+    if spec.params is not None and spec.variants is not None:
+        gather(errors, expectations, spec)
     if errors:
         raise SpecErrors(errors)
     return spec

@@ -252,7 +252,7 @@ def render_table(sweep, out, layout="grid"):
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=out, highlight=False)
+    console = Console(file=out, highlight=False, markup=False, emoji=False)
     if layout == "long":
         tables = [(f"{sweep['name']}: mult-adds and params", LONG_HEADER, long_rows(sweep))]
     else:

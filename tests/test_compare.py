@@ -96,7 +96,7 @@ def test_bad_column_syntax(text, message):
     (["mobilenet", "--format", "xml"], "costcalc: error: Invalid value for '--format'"),
     (["mobilenet", "--by", "layer"], "costcalc: error: Invalid value for '--by'"),
     ([], "costcalc: error: Missing argument 'SPEC[@SETTINGS]...'"),
-    (["no_such_spec@alpha=0.5"], "no_such_spec: error: no spec file 'no_such_spec' here"),
+    (["no_such_spec@alpha=0.5"], "no_such_spec: error: no spec file here"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, run_cli):
     result = run_cli("compare", *args)
