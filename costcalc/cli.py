@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from .errors import SpecError
+from .errors import SpecError, one_line
 
 FORMATS = ("table", "json", "csv", "markdown")
 POSITIVE = click.FloatRange(min=0, min_open=True)
@@ -221,7 +221,12 @@ def main(argv=None):
         _close_quietly(sys.stdout)
         click.echo(f"costcalc: error: cannot write the output: {exc.strerror or exc}", err=True)
         sys.exit(2)
-    except RecursionError:  # a last guard: every known deep input is refused earlier
-        click.echo("costcalc: error: the input nests too deeply to analyse", err=True)
+    except (RecursionError, MemoryError) as exc:  # last guards: known cases are refused earlier
+        click.echo(f"costcalc: error: the input is too large or too deep to analyse "
+                   f"({type(exc).__name__})", err=True)
+        sys.exit(2)
+    except Exception as exc:  # a bug: one line that says so, never a traceback
+        click.echo(f"costcalc: error: internal error, please report it with the input: "
+                   f"{type(exc).__name__}: {one_line(exc)[:200]}", err=True)
         sys.exit(2)
     sys.exit(status if isinstance(status, int) else 0)

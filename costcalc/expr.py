@@ -84,7 +84,7 @@ def _times(left, right):
 
 
 def _short(value):
-    return show(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge integer"
+    return show(value)
 
 
 class _Guard(ast.NodeTransformer):
@@ -184,7 +184,7 @@ def _check_result(value, text):
         if isinstance(item, bool) or item is None or isinstance(item, str):
             continue
         if isinstance(item, (int, float)):
-            if not math.isfinite(item) or abs(item) > LIMITS["integer"]:
+            if abs(item) > LIMITS["integer"] or not math.isfinite(item):
                 raise ExprError(f"in {show(text)}: the number {_short(item)} is outside the "
                                 f"limit of 10^18 (docs/errors.md)")
         elif isinstance(item, (list, tuple)):

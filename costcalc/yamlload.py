@@ -75,7 +75,7 @@ def _scalar(loader, event, path):
             raise here.error(f"text may not hold the control character "
                              f"U+{ord(bad.group()):04X}")
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value) or abs(value) > LIMITS["number"]:
+        if abs(value) > LIMITS["number"] or not math.isfinite(value):
             raise here.error(f"the number {show(value)} is outside the limit of 10^18 "
                              f"(docs/errors.md)")
     return value
