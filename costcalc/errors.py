@@ -80,7 +80,7 @@ class Pos:
 
 
 def did_you_mean(word, candidates):
-    """'; did you mean 'conv'?' for the nearest of ``candidates``, or ''.
+    """" (did you mean 'conv'?)" for the nearest of ``candidates``, or ''.
 
     Near means difflib's similarity of at least 0.6, or one name being the start of the
     other ('convolution' / 'conv')."""
@@ -92,7 +92,7 @@ def did_you_mean(word, candidates):
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     if not close:
         close = [c for c in candidates if len(c) >= 3 and (word.startswith(c) or c.startswith(word))]
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _quote_repr():

@@ -76,7 +76,7 @@ def _times(left, right):
     for seq, count in ((left, right), (right, left)):
         if isinstance(seq, (str, list, tuple)) and isinstance(count, int):
             if len(seq) * max(count, 0) > LIMITS["sequence"]:
-                raise _too_big(f"repeating {len(seq):,} items {_short(count)} times")
+                raise _too_big(f"{show(seq)} repeated {_short(count)} times")
     product = left * right
     if isinstance(product, int) and abs(product) > LIMITS["integer"]:
         raise _too_big(f"the product {_short(left)} * {_short(right)}")

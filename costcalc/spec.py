@@ -131,7 +131,7 @@ class Spec:
         self.variant = None   # the Variant this spec was loaded as, if any
         self.width = gather(errors, _width, tree)
         self.defaults = gather(errors, _defaults, tree)
-        self.blocks = gather(errors, _blocks, tree) or {}
+        self.blocks = gather(errors, _blocks, tree, errors) or {}
         self.layers = gather(errors, _layer_list, tree, "layers", tree, True)
         self.expect = tree.get("expect", [])
         if not isinstance(self.expect, list):
@@ -361,7 +361,9 @@ def _defaults(tree):
     return defaults
 
 
-def _blocks(tree):
+def _blocks(tree, errors):
+    """The blocks; a block with bad argument names is kept (so calls to it are not
+    also reported) and its problems raised together."""
     raw = tree.get("blocks", Map())
     if not isinstance(raw, dict):
         raise tree.pos["blocks"].error("blocks must map a block name to {args, layers}")
@@ -383,8 +385,9 @@ def _blocks(tree):
             raise body.pos["args"].error(f"args of block {name} must map name to default "
                                          f"(null: required)")
         for arg in args:
-            check_name(arg, args.key_pos[arg] if hasattr(args, "key_pos") else body.pos["args"],
-                       f"argument of block {name}:")
+            gather(errors, check_name, arg,
+                   args.key_pos[arg] if hasattr(args, "key_pos") else body.pos["args"],
+                   f"argument of block {name}:")
         blocks[name] = Block(name, dict(args), _layer_list(body, "layers", body, True), pos)
     return blocks
 
