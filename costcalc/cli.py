@@ -171,6 +171,16 @@ def sweep_command(spec, alphas, rhos, resolutions, sets, fmt, layout, plot_path)
                sys.stdout)
 
 
+@cli.command(name="schema")
+def schema_command():
+    """The JSON Schema of the spec language (for editors; docs/spec-language.md)."""
+    import json
+
+    from .schema import schema
+
+    click.echo(json.dumps(schema(), indent=2))
+
+
 @cli.command(name="list")
 def list_command():
     """The shipped specs and the variants of the family specs, one line each."""
