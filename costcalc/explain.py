@@ -96,6 +96,7 @@ def annotate(report, graph, explain=True):
         report["name"] += " with standard convolutions"
         report["standard_conv"] = {
             "replaced_pairs": graph.replaced,
+            "not_replaced": [{"depthwise": name, "why": why} for name, why in graph.kept],
             "rule": "each depthwise separable pair -> one standard convolution with the "
                     "depthwise kernel, stride and input and the pointwise output; the batch "
                     "norm and activations between them dropped"}

@@ -73,6 +73,11 @@ def summary_lines(report, shown=None):
         layers += (f"; {t['layers'] - len(shown)} without mult-adds or params are not listed "
                    f"({', '.join(types)}): --all-layers lists them")
     lines.append(layers + ".")
+    if "standard_conv" in report:
+        replaced = report["standard_conv"]
+        lines.append(f"--standard-conv replaced {replaced['replaced_pairs']} depthwise "
+                     f"separable pairs.")
+        lines += [f"Not replaced: {k['depthwise']}: {k['why']}." for k in replaced["not_replaced"]]
     lines.append(f"Width rule: {report['width_rule']}. {UNIT_NOTE}.")
     return lines
 

@@ -17,6 +17,9 @@ blocks are called. The conditions (all must hold):
 - the last layer is an ungrouped 1x1 convolution (``pointwise``, or ``conv`` with
   k = 1) of stride 1 that keeps the depthwise output's height and width.
 
+A depthwise layer that starts no pair is kept as it is, and ``Graph.kept`` says why (the
+report's ``standard_conv.not_replaced``, and a line under the table).
+
 ``standard_conv(graph)`` replaces each pair by one standard convolution with the
 depthwise layer's kernel, stride, padding and dilation, the depthwise input's M
 channels and the pointwise layer's N output channels (and the pointwise layer's
@@ -66,27 +69,39 @@ def consumers(graph):
     return users
 
 
-def separable_pairs(graph):
-    """The depthwise separable pairs of ``graph`` in execution order (see above)."""
+def separable_pairs(graph, why_not=None):
+    """The depthwise separable pairs of ``graph`` in execution order (see above). Each
+    depthwise layer that starts no pair is added to ``why_not`` (a list, if given) as
+    (its name, the reason)."""
     users = consumers(graph)
     pairs = []
     for d, node in enumerate(graph.nodes):
         if not is_depthwise(node):
             continue
-        between, current = [], d
-        while len(users[current]) == 1:
-            following = users[current][0]
-            candidate = graph.nodes[following]
+        between, current, reason = [], d, None
+        while reason is None:
+            readers = users[current]
+            if len(readers) != 1:
+                where = graph.nodes[current].name
+                reason = (f"{where} is read by {len(readers)} layers" if readers
+                          else f"nothing reads {where}")
+                break
+            candidate = graph.nodes[readers[0]]
             if candidate.inputs != [current]:
-                break
-            if is_pointwise(candidate):
+                reason = f"{candidate.name} ({candidate.type.name}) has other inputs"
+            elif is_pointwise(candidate):
                 if candidate.shape[1:] == node.shape[1:]:
-                    pairs.append(Pair(d, between, following))
-                break
-            if not _passes_through(candidate):
-                break
-            between.append(following)
-            current = following
+                    pairs.append(Pair(d, between, readers[0]))
+                    break
+                reason = f"{candidate.name} changes the height and width"
+            elif _passes_through(candidate):
+                between.append(readers[0])
+                current = readers[0]
+            else:
+                reason = (f"it is followed by {candidate.name} ({candidate.category}), not an "
+                          f"ungrouped 1x1 convolution of stride 1")
+        if reason is not None and why_not is not None:
+            why_not.append((node.name, reason))
     return pairs
 
 
@@ -124,7 +139,8 @@ def standard_node(graph, pair):
 def standard_conv(graph):
     """A new Graph with every depthwise separable pair replaced by one standard
     convolution (the layers between them dropped); every other node is kept, in order."""
-    pairs = separable_pairs(graph)
+    kept = []
+    pairs = separable_pairs(graph, kept)
     at_pointwise = {p.pointwise: p for p in pairs}
     dropped = {i for p in pairs for i in [p.depthwise] + p.between}
     new_index, nodes = {-1: -1}, []
@@ -140,4 +156,4 @@ def standard_conv(graph):
         new_index[i] = len(nodes)
         nodes.append(node)
     return Graph(graph.spec, graph.settings, graph.input_shape, graph.params, nodes,
-                 replaced=len(pairs))
+                 replaced=len(pairs), kept=kept)

@@ -217,3 +217,17 @@ def test_standard_conv_key_must_be_a_boolean(run_cli, tmp_path):
     assert result.code == 2
     assert result.err.startswith(f"{bad}:{line}:") and "standard_conv must be true or false" \
         in result.err
+
+
+def test_standard_conv_says_what_it_did_not_replace(run_cli):
+    """MobileNetV3-Small (torchvision's bneck table): the blocks with squeeze-and-excitation
+    (1 and 4 to 11) read the depthwise output twice, so only blocks 2 and 3 are plain
+    depthwise separable pairs; the others are listed with the reason."""
+    data = json.loads(run_cli("mobilenet_v3_small", "--standard-conv", "--format", "json").out)
+    record = data["standard_conv"]
+    assert record["replaced_pairs"] == 2
+    expected = [f"block{b}/dw" for b in (1, 4, 5, 6, 7, 8, 9, 10, 11)]
+    assert [k["depthwise"] for k in record["not_replaced"]] == expected
+    assert all("is read by 2 layers" in k["why"] for k in record["not_replaced"])
+    table = run_cli("mobilenet_v3_small", "--standard-conv").out
+    assert "Not replaced: block4/dw: block4/dw_act is read by 2 layers." in table
