@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from zoo_reference import (META_JSON, PAPER_SPECS, compare, compare_rows, costcalc_report,
+from zoo_reference import (META_JSON, PAPER_SPECS, compare, compare_rows, compare_unhooked,
+                           costcalc_report,
                            costcalc_report_of, costcalc_rows, measure, torchvision_meta,
                            zoo_variants)
 
@@ -156,6 +157,20 @@ def test_a_missing_layer_is_reported_by_count():
         "costcalc has 2 layers with mult-adds or parameters, torch 3 Conv2d/Linear calls; "
         "all 2 in common match, then torch goes on with 'fc'")
     assert compare_rows(ours, theirs[:2]) is None
+
+
+def test_products_outside_modules_are_reported():
+    measured = {"layers": [("conv", "Conv2d", 100, 10)], "params": 10, "all_mult_adds": 150}
+    assert compare_unhooked(measured) == (
+        "torch computes 150 mult-adds (FLOPs / 2) but its Conv2d/Linear modules "
+        "only 100: 50 are outside them")
+    assert compare_unhooked(dict(measured, all_mult_adds=100)) is None
+
+
+def test_meta_device_measures_as_the_cpu(torch_measure):
+    """The meta device (shapes only, the fast path) records what a real forward pass on
+    the CPU records."""
+    assert measure("squeezenet1_1", 224, device="cpu") == torch_measure("squeezenet1_1", 224)
 
 
 def test_costcalc_rows_skip_free_layers():

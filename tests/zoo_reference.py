@@ -10,9 +10,12 @@ records per module call, in execution order:
                 out.numel() / out_features, 1 for a (1, N) output)
     params    = weight.numel() + bias.numel()
 
-``compare(name)`` holds that list against costcalc's layer rows (those with mult_adds > 0
-or params > 0, in order) as (mult_adds, params) pairs, exactly, and the total
-``params + bn_params`` against ``sum(p.numel() for p in model.parameters())``.
+``compare(report, measured)`` holds that list against costcalc's layer rows (those with
+mult_adds > 0 or params > 0, in order) as (mult_adds, params) pairs, exactly, and the
+total ``params + bn_params`` against ``sum(p.numel() for p in model.parameters())``. In
+the same forward pass a dispatch mode counts every convolution and matrix product with
+the formulas of PyTorch's flop counter, in a module or not; half its FLOPs must equal the hooked modules' mult-adds, so
+no product escapes the comparison (a functional F.conv2d or torch.matmul would).
 
 The forward pass runs on PyTorch's meta device: parameters and activations have shapes
 but no data, so no weights are initialised and no arithmetic is done, while every module
@@ -130,7 +133,9 @@ def _build(name, device):
 def measure(name, side, device="meta"):
     """torchvision's ``name`` on a (1, 3, side, side) zeros image: {"layers": [(module
     name, type, mult_adds, params)] per Conv2d/Linear call in execution order,
-    "params": sum of model.parameters()}."""
+    "params": sum of model.parameters(), "all_mult_adds": half the FLOPs of every convolution
+    and matrix product of the same pass, in a module or not, by the formulas of
+    PyTorch's flop counter}."""
     import torch
     from torch import nn
 
@@ -152,11 +157,37 @@ def measure(name, side, device="meta"):
     for module_name, module in model.named_modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             handles.append(module.register_forward_hook(hook(module_name)))
-    with torch.no_grad():
+    counter = _product_counter()
+    with torch.no_grad(), counter:
         model(torch.zeros(1, 3, side, side, device=device))
     for handle in handles:
         handle.remove()
-    return {"layers": layers, "params": sum(p.numel() for p in model.parameters())}
+    return {"layers": layers, "params": sum(p.numel() for p in model.parameters()),
+            "all_mult_adds": counter.flops // 2}
+
+
+def _product_counter():
+    """A dispatch mode that adds up the FLOPs of every operator PyTorch's flop counter
+    has a formula for (convolution, mm, addmm, bmm, baddbmm, attention ...), with its
+    formulas. Unlike FlopCounterMode it does not decompose the other operators first
+    (batch norm's decomposition makes the pass several times slower); the products that
+    a model writes functionally (F.conv2d, F.linear, torch.matmul, einsum) reach the
+    dispatcher as those registered operators all the same."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    class ProductCounter(TorchDispatchMode):
+        flops = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None:
+                self.flops += formula(*args, **kwargs, out_val=out)
+            return out
+
+    return ProductCounter()
 
 
 # --------------------------------------------------------------------------- comparison
@@ -193,11 +224,23 @@ def compare_totals(report, measured):
             f"{measured['params']:,} (difference {learned - measured['params']:+,})")
 
 
+def compare_unhooked(measured):
+    """None if the Conv2d/Linear calls are all the model's products, else the message:
+    the dispatcher also sees functional convolutions and matrix products (F.conv2d,
+    torch.matmul) that no module hook sees, and costcalc would have to count them too."""
+    hooked = sum(row[2] for row in measured["layers"])
+    if hooked == measured["all_mult_adds"]:
+        return None
+    return (f"torch computes {measured['all_mult_adds']:,} mult-adds (FLOPs / 2) "
+            f"but its Conv2d/Linear modules only {hooked:,}: "
+            f"{measured['all_mult_adds'] - hooked:,} are outside them")
+
+
 def compare(report, measured):
     """Every difference between costcalc's ``report`` and torch's ``measured``, as a list
     of messages (empty: an exact match)."""
     problems = [compare_rows(costcalc_rows(report), measured["layers"]),
-                compare_totals(report, measured)]
+                compare_totals(report, measured), compare_unhooked(measured)]
     return [p for p in problems if p]
 
 
