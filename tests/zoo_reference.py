@@ -1,8 +1,8 @@
 """The zoo's reference: torchvision's own models, measured layer by layer.
 
-For every zoo variant (a torchvision name declared under ``variants:`` in a family spec
-in specs/, plus the paper spec mobilenet_v2, which is torchvision's mobilenet_v2 at 224)
-this builds ``torchvision.models.get_model(name, weights=None)``, hooks every nn.Conv2d
+For every zoo variant (a torchvision name declared under ``variants:`` in a spec in
+specs/: the family specs, and paper specs that are a torchvision model as they stand,
+such as mobilenet_v2) this builds ``torchvision.models.get_model(name, weights=None)``, hooks every nn.Conv2d
 and nn.Linear, runs one forward pass on a zeros image of the variant's input size, and
 records per module call, in execution order:
 
@@ -52,25 +52,17 @@ META_JSON = pathlib.Path(__file__).resolve().parent / "data" / "torchvision_meta
 BUILD_KWARGS = {"googlenet": {"aux_logits": False, "init_weights": False},
                 "inception_v3": {"aux_logits": False, "init_weights": False}}
 
-# Paper specs that are a torchvision model as they stand: name -> spec file.
-PAPER_SPECS = {"mobilenet_v2": "mobilenet_v2.yaml"}
-
-
 # --------------------------------------------------------------------------- the zoo
 
 def zoo_variants(specs_dir=SPECS):
     """{torchvision name: (spec path, variant mapping)} for every ``variants:`` entry of
-    every spec in ``specs_dir``, plus the paper specs of PAPER_SPECS; sorted by name."""
+    every spec in ``specs_dir``, sorted by name."""
     found = {}
     for path in sorted(pathlib.Path(specs_dir).glob("*.yaml")):
         with open(path, encoding="utf-8") as handle:
             tree = yaml.safe_load(handle)
         for name, variant in ((tree or {}).get("variants") or {}).items():
             found[name] = (str(path), dict(variant or {}))
-    for name, file in PAPER_SPECS.items():
-        path = pathlib.Path(specs_dir) / file
-        if name not in found and path.exists():
-            found[name] = (str(path), {})
     return dict(sorted(found.items()))
 
 
