@@ -44,8 +44,16 @@ def make_divisible(value, divisor=8, min_value=None):
     return rounded
 
 
+def _round(value, ndigits=None):
+    """round(), with at most 100 digits either side of the point (round(1, -10**9) would
+    run for minutes)."""
+    if ndigits is not None and not (isinstance(ndigits, int) and abs(ndigits) <= 100):
+        raise ValueError(f"round() takes at most 100 digits, not {show(ndigits)}")
+    return round(value) if ndigits is None else round(value, ndigits)
+
+
 FUNCTIONS = {
-    "min": min, "max": max, "int": int, "round": round, "abs": abs,
+    "min": min, "max": max, "int": int, "round": _round, "abs": abs,
     "floor": math.floor, "ceil": math.ceil, "make_divisible": make_divisible, "len": len,
 }
 

@@ -29,7 +29,6 @@ SHIPPED_NAMES = sorted(name[:-5] for name in SHIPPED)
 
 # The fuzz tests find the failures of issue 7 until its fixes land; the lead engineer
 # removes this mark (here and on test_regression_case) when they have.
-ISSUE7 = pytest.mark.xfail(strict=False, reason="issue 7 fixes in progress")
 
 
 class Campaign:
@@ -66,7 +65,6 @@ class Campaign:
                                  f"(seed {fz.SEED}):\n\n{report}")
 
 
-@ISSUE7
 def test_generated_specs():
     """Specs generated from the declarations (TYPES, *_KEYS, TOP_KEYS), any command."""
     campaign = Campaign("generated specs")
@@ -84,7 +82,6 @@ def test_generated_specs():
     campaign.finish()
 
 
-@ISSUE7
 def test_mutated_shipped_specs():
     """Every shipped spec, mutated in its tree (deleted keys, swapped types, extreme
     numbers, hostile tokens) or its text (duplicated keys, truncation, bytes, bombs)."""
@@ -103,7 +100,6 @@ def test_mutated_shipped_specs():
     campaign.finish()
 
 
-@ISSUE7
 def test_hostile_options():
     """The shipped specs under hostile option values, formats and subcommands."""
     campaign = Campaign("hostile options")
@@ -120,7 +116,6 @@ def test_hostile_options():
     campaign.finish()
 
 
-@ISSUE7
 def test_hostile_documents():
     """A small spec with one value replaced by a hostile YAML token, expression or text,
     and whole documents that are bombs, deep nesting, random bytes or empty."""
@@ -161,7 +156,6 @@ def regression_results():
     return {name: result for (name, _, _), result in zip(REGRESSIONS, results)}
 
 
-@pytest.mark.xfail(strict=False, reason="issue 7 fixes in progress")
 @pytest.mark.parametrize("name", [name for name, _, _ in REGRESSIONS])
 def test_regression_case(name, regression_results):
     """Each failure the fuzzer found, reduced to a minimal input (tests/cases/fuzz/)."""
