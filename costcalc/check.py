@@ -8,8 +8,7 @@ printed value is a misprint, ``expected`` holds the value that is checked and
 """
 import re
 
-from .errors import SpecError
-from .errors import SpecErrors, did_you_mean, show
+from .errors import SpecError, SpecErrors, show
 from .graph import Settings, build, check_settings
 from .report import make_report
 

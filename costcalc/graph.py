@@ -16,7 +16,7 @@ import math
 from .errors import SpecError, SpecErrors, did_you_mean, show
 from .expr import ExprError, is_template, substitute
 from .layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
-from .spec import RESERVED, check_name
+from .spec import check_name, layer_list
 
 ENTRY_KEYS = ("type", "name", "input", "inputs", "stage", "when")
 CALL_KEYS = ("block", "name", "input", "stage", "when")
@@ -129,17 +129,6 @@ def entry_kind(entry, pos):
                     f"layers, 'layers' to group them); this entry has: {show(keys)}")
 
 
-def check_list(owner, key):
-    """``owner[key]`` must be a non-empty list of mappings (a group's or repeat's layers)."""
-    value = owner[key]
-    if not isinstance(value, list) or not value:
-        raise owner.pos[key].error(f"{key} must be a non-empty list of layers")
-    for i, item in enumerate(value):
-        if not isinstance(item, dict):
-            raise value.pos[i].error("each layer must be a mapping, such as {type: conv, ...}")
-    return value
-
-
 def check_keys(entry, allowed, what):
     """Every key of ``entry`` must be one of ``allowed``: the first that is not is an error."""
     for key in entry:
@@ -204,7 +193,7 @@ def _entry_problems(spec, entry, kind, pos, lists):
     """The problems of one entry, each independent of the others; nested lists are queued."""
     checks = []
     if kind in ("repeat", "group") and "layers" in entry:
-        checks.append(lambda: lists.append(check_list(entry, "layers")))
+        checks.append(lambda: lists.append(layer_list(entry, "layers", entry, True)))
     if kind == "group" or (kind == "repeat" and "layers" in entry):
         checks.append(lambda: check_keys(entry, GROUP_KEYS if kind == "group" else REPEAT_KEYS,
                                          kind))
@@ -337,7 +326,7 @@ class _Builder:
     def repeat(self, entry, scope, pos):
         if "layers" in entry:  # with 'block', the other keys are the block's arguments
             check_keys(entry, REPEAT_KEYS, "repeat")
-            check_list(entry, "layers")
+            layer_list(entry, "layers", entry, True)
         if ("layers" in entry) == ("block" in entry):
             raise pos.error("repeat needs either 'layers' or 'block'")
         count = self.value(entry, "repeat", scope.names)
@@ -378,7 +367,7 @@ class _Builder:
         """``{layers: [...]}``: layers written in place, with a shared stage, condition
         or input, and a scope of their own when the group has a name."""
         check_keys(entry, GROUP_KEYS, "group")
-        check_list(entry, "layers")
+        layer_list(entry, "layers", entry, True)
         stage = self.stage(entry, scope.names, scope)
         if "input" in entry:
             scope.previous = self.reference(entry, "input", scope)

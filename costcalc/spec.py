@@ -8,7 +8,6 @@ import copy
 import keyword
 import math
 
-import yaml
 
 from .errors import SpecError, SpecErrors, did_you_mean, gather, show
 from .expr import FUNCTIONS, ExprError, make_divisible, substitute
@@ -132,7 +131,7 @@ class Spec:
         self.width = gather(errors, _width, tree)
         self.defaults = gather(errors, _defaults, tree)
         self.blocks = gather(errors, _blocks, tree, errors) or {}
-        self.layers = gather(errors, _layer_list, tree, "layers", tree, True)
+        self.layers = gather(errors, layer_list, tree, "layers", tree, True)
         self.expect = tree.get("expect", [])
         if not isinstance(self.expect, list):
             errors.append(tree.pos["expect"].error("expect must be a list of documented numbers"))
@@ -388,11 +387,12 @@ def _blocks(tree, errors):
             gather(errors, check_name, arg,
                    args.key_pos[arg] if hasattr(args, "key_pos") else body.pos["args"],
                    f"argument of block {name}:")
-        blocks[name] = Block(name, dict(args), _layer_list(body, "layers", body, True), pos)
+        blocks[name] = Block(name, dict(args), layer_list(body, "layers", body, True), pos)
     return blocks
 
 
-def _layer_list(owner, key, where, required=False):
+def layer_list(owner, key, where, required=False):
+    """``owner[key]``, which must be a non-empty list of mappings (layer entries)."""
     if key not in owner:
         if required:
             raise where.at.error(f"{key!r} is missing: a list of layers is needed")
