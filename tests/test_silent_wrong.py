@@ -1,6 +1,5 @@
 """Each silent wrong result that issue 7 found on the old main, now right or refused.
 Every test here failed (or passed a wrong number) before the fix."""
-import json
 import textwrap
 
 import pytest
