@@ -12,6 +12,7 @@ The builder then stops at the first problem that does. The limits in ``LIMITS``
 (docs/errors.md) keep the expansion and the numbers bounded.
 """
 import math
+import re
 
 from .errors import SpecError, SpecErrors, did_you_mean, show
 from .expr import ExprError, is_template, substitute
@@ -23,6 +24,7 @@ CALL_KEYS = ("block", "name", "input", "stage", "when")
 REPEAT_KEYS = ("repeat", "as", "name", "stage", "layers", "block", "input", "when")
 GROUP_KEYS = ("layers", "name", "stage", "input", "when")
 IMAGE = -1   # the index that stands for the input image
+_READS_INPUT = re.compile(r"\bin_(channels|height|width)\b")  # a when: that needs the input
 LIMITS = {
     "layers": 2_000_000,      # entries expanded (layers built plus entries skipped by when)
     "elements": 10**12,       # elements of one tensor (C * H * W)
@@ -222,8 +224,8 @@ def _entry_problems(spec, entry, kind, pos, lists):
             "'input' is reserved: it means the input of the enclosing block (the image at the "
             "top)")))
     for key in ("name", "stage"):
-        if key in entry and not isinstance(entry[key], (str, int)) or isinstance(
-                entry.get(key), bool):
+        if key in entry and (isinstance(entry[key], bool)
+                             or not isinstance(entry[key], (str, int))):
             checks.append(lambda key=key: _raise(entry.pos[key].error(
                 f"{key} must be text, not {show(entry[key])}")))
     problems = []
@@ -306,7 +308,7 @@ class _Builder:
         the scope are in reach, and ``in_channels`` etc. of the entry's own input."""
         names = scope.names
         text = entry["when"]
-        if isinstance(text, str) and "in_" in text:
+        if isinstance(text, str) and _READS_INPUT.search(text):
             if "input" in entry:
                 source = self.reference(entry, "input", scope)
             elif "inputs" in entry:
