@@ -53,9 +53,14 @@ def _pos(path, mark):
 
 def _scalar(loader, event, path):
     """The Python value of one scalar event (str, int, float, bool or None)."""
-    tag = event.tag
+    tag, text = event.tag, event.value
     if tag is None or tag == "!":
-        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if event.style is None or event.style == "":  # plain: 8, true, null, conv
+            tag = loader.resolve(yaml.ScalarNode, text, event.implicit)
+        else:                                         # quoted or block: text
+            tag = _STD + "str"
+    if tag == _STD + "str" and text.isprintable():   # the common case, kept short
+        return text
     here = _pos(path, event.start_mark)
     if tag == _STD + "timestamp":  # a date is just text in a spec
         return event.value
@@ -104,87 +109,90 @@ def load(text, path="<spec>"):
 def _compose(loader, path):
     """Build the single document's value from the event stream, with a stack."""
     anchors = {}           # anchor -> (value, expanded size)
-    stack = []             # open collections: [value, pending key, key event, size, anchor]
-    root, nodes = None, 0
-    loader.get_event()     # StreamStart
+    stack = []             # open collections: [value, pending key, key position, size, anchor]
+    root, nodes, next_event = None, 0, loader.get_event
+    next_event()           # StreamStart
     if loader.check_event(yaml.StreamEndEvent):
         raise SpecError("the spec is empty", path, 1, 1)
-    loader.get_event()     # DocumentStart
+    next_event()           # DocumentStart
     while True:
-        event = loader.get_event()
-        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+        event = next_event()
+        kind = event.__class__
+        if kind is _MAP_END or kind is _SEQ_END:
             value, _, _, size, anchor = stack.pop()
             if stack:  # the parent counted this collection as 1 when it opened
                 stack[-1][3] += size - 1
             if anchor is not None:
                 anchors[anchor] = (value, size)
-        elif isinstance(event, yaml.DocumentEndEvent):
+            continue
+        if kind is yaml.DocumentEndEvent:
             break
+        mark = event.start_mark
+        here = Pos(path, mark.line + 1, mark.column + 1)
+        opened = False
+        if kind is _SCALAR:
+            value, size = _scalar(loader, event, path), 1
+            if event.anchor is not None:
+                anchors[event.anchor] = (value, 1)
+        elif kind is yaml.AliasEvent:
+            if event.anchor not in anchors:
+                raise here.error(f"unknown or recursive alias *{event.anchor}")
+            value, size = anchors[event.anchor]
         else:
-            here = _pos(path, event.start_mark)
-            if isinstance(event, yaml.AliasEvent):
-                if event.anchor not in anchors:
-                    raise here.error(f"unknown or recursive alias *{event.anchor}")
-                value, size = anchors[event.anchor]
-            elif isinstance(event, yaml.ScalarEvent):
-                value, size = _scalar(loader, event, path), 1
-                if event.anchor is not None:
-                    anchors[event.anchor] = (value, 1)
+            if event.tag not in (None, "!", _STD + "map", _STD + "seq"):
+                raise here.error(f"unsupported tag {show(event.tag)}")
+            if len(stack) >= LIMITS["depth"]:
+                raise here.error(f"the YAML nests deeper than {LIMITS['depth']} levels "
+                                 f"(docs/errors.md)")
+            if kind is yaml.MappingStartEvent:
+                value = Map()
+                value.pos, value.key_pos = {}, {}
             else:
-                if event.tag not in (None, "!", _STD + "map", _STD + "seq"):
-                    raise here.error(f"unsupported tag {show(event.tag)}")
-                if len(stack) >= LIMITS["depth"]:
-                    raise here.error(f"the YAML nests deeper than {LIMITS['depth']} levels "
-                                     f"(docs/errors.md)")
-                value = Map() if isinstance(event, yaml.MappingStartEvent) else Seq()
-                value.at, value.pos = here, ({} if isinstance(value, Map) else [])
-                if isinstance(value, Map):
-                    value.key_pos = {}
-                size = 1
-            nodes += size
-            if nodes > LIMITS["nodes"]:
-                raise here.error(f"the YAML holds more than {LIMITS['nodes']:,} values with "
-                                 f"its aliases expanded (docs/errors.md)")
-            if not stack:
-                root = value
-            _attach(stack, value, size, here, event)
-            if stack and stack[-1][0] is value:
-                stack[-1][4] = getattr(event, "anchor", None)
+                value = Seq()
+                value.pos = []
+            value.at, size, opened = here, 1, True
+        nodes += size
+        if nodes > LIMITS["nodes"]:
+            raise here.error(f"the YAML holds more than {LIMITS['nodes']:,} values with "
+                             f"its aliases expanded (docs/errors.md)")
+        if stack:
+            _attach(stack[-1], value, size, here, event)
+        else:
+            root = value
+        if opened:
+            stack.append([value, _NO_KEY, None, 1, event.anchor])
     if not loader.check_event(yaml.StreamEndEvent):
         raise _pos(path, loader.peek_event().start_mark).error(
             "a spec is one YAML document; found a second one")
     return root
 
 
-def _attach(stack, value, size, here, event):
-    """Put ``value`` into the open collection on top of ``stack`` (a key or a value),
-    then open it if it is a collection itself."""
-    if stack:
-        parent = stack[-1]
-        container = parent[0]
-        parent[3] += size
-        if isinstance(container, Seq):
-            container.append(value)
-            container.pos.append(here)
-        elif parent[1] is _NO_KEY:
-            if isinstance(value, (Map, Seq)) or (
-                    isinstance(event, yaml.ScalarEvent) and event.tag is None
-                    and event.value == "<<" and event.implicit[0]):
-                raise here.error("keys must be plain names")
-            if value in container:
-                first = container.key_pos[value]
-                raise here.error(f"duplicate key {show(value)} (first at line {first.line})")
-            parent[1], parent[2] = value, here
-        else:
-            key = parent[1]
-            container[key] = value
-            container.pos[key] = here
-            container.key_pos[key] = parent[2]
-            parent[1] = _NO_KEY
-    if isinstance(value, (Map, Seq)) and not isinstance(event, yaml.AliasEvent):
-        stack.append([value, _NO_KEY, None, 1, None])
+def _attach(parent, value, size, here, event):
+    """Put ``value`` into the open collection ``parent`` (a stack entry), as an item,
+    a key or a key's value."""
+    container = parent[0]
+    parent[3] += size
+    if container.__class__ is Seq:
+        container.append(value)
+        container.pos.append(here)
+    elif parent[1] is _NO_KEY:
+        if value.__class__ is Map or value.__class__ is Seq or (
+                event.__class__ is _SCALAR and event.tag is None
+                and event.value == "<<" and event.implicit[0]):
+            raise here.error("keys must be plain names")
+        if value in container:
+            first = container.key_pos[value]
+            raise here.error(f"duplicate key {show(value)} (first at line {first.line})")
+        parent[1], parent[2] = value, here
+    else:
+        key = parent[1]
+        container[key] = value
+        container.pos[key] = here
+        container.key_pos[key] = parent[2]
+        parent[1] = _NO_KEY
 
 
+_SCALAR, _MAP_END, _SEQ_END = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
 _NO_KEY = object()
 
 
