@@ -105,7 +105,8 @@ class Expectation:
         if not isinstance(overrides, dict):
             raise e.pos["set"].error("set must map parameter names to values")
         self.variant = e.get("variant")
-        if self.variant is not None and self.variant not in self.spec.variants:
+        if self.variant is not None and (not isinstance(self.variant, str)
+                                         or self.variant not in self.spec.variants):
             raise e.pos["variant"].error(f"no variant {show(self.variant)} in this spec; variants: "
                                          f"{', '.join(self.spec.variants) or 'none'}")
         for key in ("alpha", "rho", "resolution"):
