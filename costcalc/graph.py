@@ -271,6 +271,7 @@ class _Builder:
         self.nodes, self.index, self.depth = [], {}, 0
         self.outputs = {}    # block call and group names -> index of their last layer
         self.expanded = 0    # entries expanded so far, against LIMITS["layers"]
+        self.sizes = {}      # least_list's answers
         self.plans, self.results = {}, {}   # per spec entry, per (attributes, input shapes)
 
     def channels(self, count):
@@ -335,10 +336,10 @@ class _Builder:
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 0):
             raise entry.pos["repeat"].error(f"repeat must be a non-negative integer, "
                                             f"not {show(count)}")
-        body = len(entry["layers"]) if "layers" in entry else 1
+        body = self.least_size(entry)
         if self.expanded + count * body > LIMITS["layers"]:
             raise entry.pos["repeat"].error(
-                f"repeat {count:,} of {body} entries would expand past the limit of "
+                f"repeat {count:,} of {body:,} entries would expand past the limit of "
                 f"{LIMITS['layers']:,} layers (docs/errors.md)")
         var = entry.get("as", "i")
         check_name(var, entry.pos.get("as", pos), "the loop variable")
@@ -357,6 +358,37 @@ class _Builder:
                 scope.previous = inner.previous
             else:  # a named repeat makes one scope per iteration
                 self.inline(entry["layers"], scope, names, stage, name)
+
+    def least_size(self, entry, active=()):
+        """The fewest entries one expansion of ``entry``'s body visits: its ``layers``, or
+        its block's layers (for a call, one more for the call itself), where a repeat
+        whose count is written as a number counts that many times. Known before anything
+        is expanded, so that nested repeats past the limit are refused at once."""
+        body = 0
+        layers, block = entry.get("layers"), entry.get("block")
+        if isinstance(layers, list):
+            body += self.least_list(layers, active)
+        if isinstance(block, str) and block in self.spec.blocks and block not in active:
+            body += self.least_list(self.spec.blocks[block].layers, active + (block,))
+        return max(body, 1)
+
+    def least_list(self, entries, active):
+        key = (id(entries), active)
+        total = self.sizes.get(key)
+        if total is None:
+            total = 0
+            for entry in entries:
+                total += 1
+                if not isinstance(entry, dict) or not ("layers" in entry or "block" in entry):
+                    continue
+                count = entry.get("repeat", 1)
+                if not (isinstance(count, int) and not isinstance(count, bool) and count >= 0):
+                    count = 0 if "repeat" in entry else 1
+                total += count * self.least_size(entry, active)
+                if total > LIMITS["layers"]:
+                    break
+            self.sizes[key] = total
+        return total
 
     def iteration_name(self, entry, names, i):
         """``dws${i}`` is evaluated; a plain ``stage`` becomes stage1, stage2, ..."""
