@@ -30,6 +30,7 @@ LIMITS = {
     "elements": 10**12,       # elements of one tensor (C * H * W)
     "count": 10**18,          # any one count of a layer (mult-adds, params, ...)
     "name": 200,              # characters in a layer or stage name
+    "recursive_calls": 100_000,   # calls of a block made inside that same block
 }
 
 
@@ -268,7 +269,9 @@ class _Scope:
 class _Builder:
     def __init__(self, spec, settings, shape):
         self.spec, self.settings, self.image = spec, settings, shape
-        self.nodes, self.index, self.depth = [], {}, 0
+        self.nodes, self.index = [], {}
+        self.active, self.recursive_calls = [], 0   # the block calls under way, and how many
+                                                    # of them were of a block inside itself
         self.outputs = {}    # block call and group names -> index of their last layer
         self.expanded = 0    # entries expanded so far, against LIMITS["layers"]
         self.sizes = {}      # least_list's answers
@@ -446,11 +449,16 @@ class _Builder:
         names["block_name"] = name
         stage = scope.stage if "repeat" in entry else self.stage(entry, names, scope)
         inner = _Scope(scope.full(name), block_input, names, stage)
-        self.depth += 1
-        if self.depth > 50:
+        if block.name in self.active:   # a block inside itself: bounded apart, as fan-out
+            self.recursive_calls += 1       # (a block calling itself twice) doubles each level
+            if self.recursive_calls > LIMITS["recursive_calls"]:
+                raise pos.error(f"block {block.name} is called within itself more than "
+                                f"{LIMITS['recursive_calls']:,} times (docs/errors.md)")
+        self.active.append(block.name)
+        if len(self.active) > 50:
             raise pos.error(f"blocks nest more than 50 deep (does {block.name} call itself?)")
         self.sequence(block.layers, inner)
-        self.depth -= 1
+        self.active.pop()
         scope.previous = inner.previous
         self.outputs[inner.prefix] = inner.previous
 
