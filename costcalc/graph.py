@@ -82,6 +82,7 @@ class Graph:
 
 def input_shape(spec, settings):
     """The image shape after ``--resolution`` or ``--rho``: side = round(side * rho)."""
+    check_settings(settings.alpha, settings.rho, settings.resolution)
     c, h, w = spec.input
     if settings.resolution is not None:
         shape = (c, settings.resolution, settings.resolution)
@@ -98,7 +99,6 @@ def input_shape(spec, settings):
 def build(spec, settings=None):
     """Expand ``spec`` under ``settings`` into a Graph, raising SpecError at the bad line."""
     settings = settings or Settings()
-    check_settings(settings.alpha, settings.rho, settings.resolution)
     params = spec.resolve_params(settings.overrides)
     shape = input_shape(spec, settings)
     builder = _Builder(spec, settings, shape)

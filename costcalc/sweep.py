@@ -16,6 +16,7 @@ import re
 import click
 
 from .errors import SpecError
+from .graph import LIMITS
 from .layers import ShapeError
 from .report import count_totals
 from .render import COUNT_NOTE, UNITS, _md_table, human, render_json
@@ -78,6 +79,9 @@ def _rerun(graph, image):
         inputs = [image if i < 0 else shapes[i] for i in node.inputs]
         shape = node.type.shape(node.attrs, inputs)
         cost = node.type.cost(node.attrs, inputs, shape)
+        if shape[0] * shape[1] * shape[2] > LIMITS["elements"] or max(
+                cost.mult_adds, cost.params, cost.bn_params, cost.other_ops) > LIMITS["count"]:
+            raise ShapeError("past a limit: a full build says where")
         shapes.append(shape)
         mult_adds += cost.mult_adds
         params += cost.params
