@@ -228,7 +228,7 @@ def _scalar(text, name):
     try:
         return load(text, f"--set {name}") if text.strip() else text
     except SpecError as exc:
-        raise SpecError(f"--set {name}={text}: {exc.message}", "costcalc") from None
+        raise SpecError(f"--set {name}={show(text)}: {exc.message}", "costcalc") from None
 
 
 def _text(tree, key, required=False):
