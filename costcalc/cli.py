@@ -122,6 +122,8 @@ def check_command(paths, fmt):
                               if f.endswith((".yaml", ".yml")))
         else:
             targets.append(path)
+    if not targets:
+        raise SpecError("no spec files (*.yaml, *.yml) to check", " ".join(paths) or "costcalc")
     results = []
     for target in targets:
         results += check.run(shipped.load(target), target)

@@ -68,6 +68,8 @@ def resolve(arg):
         raise SpecError("a spec path or name is needed, not an empty one", "costcalc")
     if os.path.isfile(arg):
         return arg, None
+    if os.path.exists(arg):  # a folder, a device, a FIFO
+        raise SpecError("cannot read spec: not a regular file", arg)
     base = os.path.basename(arg)
     name = base
     for extension in (".yaml", ".yml"):
