@@ -10,13 +10,16 @@ __version__ = "0.1.0"
 
 
 def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=False,
-            standard_conv=False, explain=False):
+            standard_conv=False, explain=False, convention="paper"):
     """Load ``spec`` (a path, a shipped name, YAML text or a dict), build its graph, return
     the report dict (the ``--format json`` output; ``standard_conv`` and ``explain`` as the
-    options of the same names, docs/explain.md). Bad input raises ValueError (a
+    options of the same names, docs/explain.md; ``convention`` a name of
+    docs/conventions.md). Bad input raises ValueError (a
     costcalc.errors.SpecError) whose text is the line the command line prints."""
     import gc
 
+    from .conventions import get as get_convention
+    from .errors import SpecError
     from .graph import Settings, build, check_settings
     from .report import make_report
     from .shipped import load
@@ -25,9 +28,15 @@ def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
     gc.disable()  # many small objects, no cyclic garbage: the collector only slows it down
     try:
         check_settings(alpha, rho, resolution)
+        get_convention(convention)
+        if explain and convention != "paper":
+            raise SpecError(f"--explain writes the paper convention's formulas; it does not "
+                            f"combine with --convention {convention}", "costcalc")
         graph = build(load(spec), Settings(alpha, rho, resolution, overrides,
                                            standard_conv=standard_conv))
-        report = make_report(graph, str(spec), flops=flops)
+        label = spec if isinstance(spec, str) and "\n" not in spec else (
+            "<text>" if isinstance(spec, str) else "<dict>")
+        report = make_report(graph, label, flops=flops, convention=convention)
         if standard_conv or explain:
             from .explain import annotate
             annotate(report, graph, explain)

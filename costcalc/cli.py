@@ -53,13 +53,21 @@ def settings_options(func):
     return func
 
 
+def convention_option(func):
+    """--convention NAME: count as a tool counts (docs/conventions.md)."""
+    return click.option(
+        "--convention", default="paper", show_default=True, metavar="NAME",
+        help="Count as a tool does: paper, torch, fvcore, ptflops, thop, torchinfo, keras "
+             "(docs/conventions.md).")(func)
+
+
 def analyse(spec_arg, alpha, rho, resolution, sets, flops=False, standard_conv=False,
-            explain=False):
+            explain=False, convention="paper"):
     """The report of one spec as the options ask for it (costcalc.analyze)."""
     from . import analyze
 
     return analyze(spec_arg, alpha, rho, resolution, parse_sets(sets), flops, standard_conv,
-                   explain)
+                   explain, convention)
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,11 +93,14 @@ def cli():
 @click.option("--standard-conv", is_flag=True,
               help="Replace every depthwise separable pair by one standard convolution "
                    "(MobileNet's 'Conv MobileNet', docs/explain.md).")
-def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, standard_conv):
+@convention_option
+def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, standard_conv,
+           convention):
     """The per-layer report and totals of one architecture."""
     from .render import RENDERERS
 
-    data = analyse(spec, alpha, rho, resolution, sets, flops, standard_conv, explain)
+    data = analyse(spec, alpha, rho, resolution, sets, flops, standard_conv, explain,
+                   convention)
     if explain:
         from .explain import render
         render(data, fmt, sys.stdout, all_layers=all_layers)
@@ -138,16 +149,17 @@ def check_command(paths, fmt):
 @click.option("--by", "sections", multiple=True,
               type=click.Choice(("type", "stage", "resolution")),
               help="Breakdowns to show (repeatable; default: type, then stage or resolution).")
-def compare_command(specs, alpha, rho, resolution, sets, fmt, sections):
+@convention_option
+def compare_command(specs, alpha, rho, resolution, sets, fmt, sections, convention):
     """Several architectures, or one at several settings, side by side.
 
-    SPEC@alpha=0.5,rho=0.714,groups=8 gives a column its own settings
+    SPEC@alpha=0.5,rho=0.714,groups=8,convention=fvcore gives a column its own settings
     (docs/compare.md); the options apply to every column unless it overrides them.
     """
     from .compare import RENDERERS, run
 
-    RENDERERS[fmt](run(specs, alpha, rho, resolution, parse_sets(sets)), sys.stdout,
-                   sections=sections)
+    RENDERERS[fmt](run(specs, alpha, rho, resolution, parse_sets(sets), convention),
+                   sys.stdout, sections=sections)
 
 
 @cli.command(name="sweep")

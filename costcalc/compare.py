@@ -31,9 +31,11 @@ def _bad(message):
 class Column:
     """One column as the user wrote it: the spec and its own settings."""
 
-    def __init__(self, text, spec, alpha=None, rho=None, resolution=None, sets=None):
+    def __init__(self, text, spec, alpha=None, rho=None, resolution=None, sets=None,
+                 convention=None):
         self.text, self.spec = text, spec
         self.alpha, self.rho, self.resolution = alpha, rho, resolution
+        self.convention = convention
         self.sets = dict(sets or {})
 
 
@@ -65,6 +67,8 @@ def parse_column(text):
             setattr(column, name, _positive(text, name, value))
         elif name == "resolution":
             column.resolution = _side(text, value)
+        elif name == "convention":
+            column.convention = value
         else:
             column.sets[name] = value
     return column
@@ -91,13 +95,14 @@ def _side(text, value):
     return number
 
 
-def run(texts, alpha=1.0, rho=1.0, resolution=None, overrides=None):
+def run(texts, alpha=1.0, rho=1.0, resolution=None, overrides=None, convention="paper"):
     """Analyse every column; return [(label, report)], reports as ``costcalc SPEC`` makes them.
 
     ``overrides`` (the global --set) go to every column whose spec declares the
     parameter; one that no spec declares is an error. A column's own settings
     win over the global ones; its ``rho=`` also drops a global --resolution.
     """
+    from .conventions import get as get_convention
     from .graph import Settings, build
     from .report import make_report
     from .shipped import load
@@ -129,7 +134,9 @@ def run(texts, alpha=1.0, rho=1.0, resolution=None, overrides=None):
             col_resolution = column.resolution
         settings = Settings(column.alpha if column.alpha is not None else alpha,
                             col_rho, col_resolution, sets)
-        report = make_report(build(spec, settings), column.spec)
+        counted_as = column.convention or convention
+        get_convention(counted_as)
+        report = make_report(build(spec, settings), column.spec, convention=counted_as)
         results.append([label(spec, report, sets), report])
     _unique_labels(results)
     return results
@@ -147,6 +154,8 @@ def label(spec, report, overrides=()):
     defaults = spec.resolve_params({})
     parts += [f"{k}={v}" for k, v in report["params"].items()
               if k in overrides and defaults.get(k) != v]
+    if report.get("convention", "paper") != "paper":
+        parts.append(f"({report['convention']})")
     return " ".join(parts)
 
 

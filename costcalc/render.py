@@ -32,7 +32,8 @@ def title(report):
     c, h, w = report["input"]
     settings = f"alpha {report['alpha']:g}, rho {report['rho']:g}, input {c}x{h}x{w}"
     extra = ", ".join(f"{k}={v}" for k, v in report["params"].items())
-    return f"{report['name']} ({settings}{', ' + extra if extra else ''})"
+    convention = report.get("convention", "paper")
+    return f"{report['name']} ({settings}{', ' + extra if extra else ''}; {convention} convention)"
 
 
 def layer_columns(report):

@@ -16,15 +16,25 @@ def count_totals(nodes):
             "layers": len(nodes)}
 
 
-def make_report(graph, spec_label, flops=False):
-    """Build the report dict of ``graph``; ``spec_label`` is how the user named it."""
+def make_report(graph, spec_label, flops=False, convention="paper"):
+    """Build the report dict of ``graph``; ``spec_label`` is how the user named it. Under a
+    ``convention`` other than the papers', the mult_adds and params of every row and total
+    are that tool's counts (conventions.py)."""
+    from .conventions import DEFAULT, counts
+
     spec, settings, nodes = graph.spec, graph.settings, graph.nodes
     totals = count_totals(nodes)
+    tool_counts = counts(graph, convention) if convention != DEFAULT else None
+    if tool_counts is not None:
+        totals["mult_adds"] = sum(m for m, _ in tool_counts)
+        totals["params"] = sum(p for _, p in tool_counts)
     all_mult_adds, all_params = totals["mult_adds"] or 1, totals["params"] or 1
     describe = {}   # kernel text per (type, attributes): attributes are shared by repeats
     rows = []
-    for node in nodes:
+    for index, node in enumerate(nodes):
         cost, attrs = node.cost, node.attrs
+        mult_adds, params = (cost.mult_adds, cost.params) if tool_counts is None \
+            else tool_counts[index]
         kernel = describe.get(id(attrs))
         if kernel is None:
             kernel = describe[id(attrs)] = node.type.describe(attrs)
@@ -37,12 +47,12 @@ def make_report(graph, spec_label, flops=False):
             "kernel": kernel,
             "stage": node.stage or "",
             "line": node.pos.line,
-            "mult_adds": cost.mult_adds,
-            "params": cost.params,
+            "mult_adds": mult_adds,
+            "params": params,
             "bn_params": cost.bn_params,
             "other_ops": cost.other_ops,
-            "mult_adds_share": cost.mult_adds / all_mult_adds,
-            "params_share": cost.params / all_params,
+            "mult_adds_share": mult_adds / all_mult_adds,
+            "params_share": params / all_params,
         })
     if flops:
         totals["flops"] = 2 * totals["mult_adds"]
@@ -52,6 +62,7 @@ def make_report(graph, spec_label, flops=False):
         "name": spec.title(graph.params),
         "spec": spec_label,
         "source": spec.source,
+        "convention": convention,
         "alpha": float(settings.alpha),
         "rho": float(settings.rho),
         "resolution": graph.input_shape[1],

@@ -1,0 +1,125 @@
+"""Named counting conventions: the same graph counted as a tool counts it.
+
+A convention is data (``conventions.yaml``): for each layer type, an expression of the
+layer's quantities (``quantities``) giving what it adds to the tool's mult-adds and to its
+parameter total. ``counts(graph, name)`` returns those two numbers per node; the report
+puts them in its ``mult_adds`` and ``params`` columns and says which convention it used.
+"""
+import os
+
+from .errors import SpecError, did_you_mean
+from .expr import ExprError, compile_expr, evaluate
+from .layers import TYPES
+from .yamlload import load
+
+DEFAULT = "paper"
+QUANTITIES = ("mult_adds", "params", "weights", "biases", "bias_adds", "bn_params",
+              "other_ops", "in_elements", "out_elements", "in_channels", "out_channels",
+              "in_height", "in_width", "out_height", "out_width", "kernel_elements", "inputs")
+_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conventions.yaml")
+_LOADED = None
+
+
+class Convention:
+    """One tool's counting: per layer type, the expression of each total."""
+
+    def __init__(self, name, tool, counts, mult_adds, params, ignores=(), notes=""):
+        self.name, self.tool, self.counts = name, tool, counts
+        self.mult_adds, self.params = mult_adds, params   # {type or 'default': expression}
+        self.ignores, self.notes = list(ignores), notes
+
+    def expression(self, total, type_name):
+        table = self.mult_adds if total == "mult_adds" else self.params
+        return table.get(type_name, table.get("default"))
+
+
+def load_conventions(path=_PATH):
+    """{name: Convention} from the YAML file, every type and expression checked."""
+    tree = load(open(path, encoding="utf-8").read(), path)
+    found = {}
+    for name, body in tree.items():
+        for key in body:
+            if key not in ("tool", "counts", "mult_adds", "params", "ignores", "notes"):
+                raise body.key_pos[key].error(f"unknown key {key!r} in convention {name}")
+        tables = {}
+        for total in ("mult_adds", "params"):
+            raw = body.get(total, 0)
+            table = dict(raw) if isinstance(raw, dict) else {"default": raw}
+            for type_name, text in table.items():
+                if type_name != "default" and type_name not in TYPES:
+                    where = raw.key_pos[type_name] if isinstance(raw, dict) else body.pos[total]
+                    raise where.error(f"convention {name}: unknown layer type {type_name!r}"
+                                      f"{did_you_mean(type_name, TYPES)}")
+                try:
+                    compile_expr(str(text))
+                    evaluate(str(text), dict.fromkeys(QUANTITIES, 1))
+                except ExprError as exc:
+                    where = raw.pos[type_name] if isinstance(raw, dict) else body.pos[total]
+                    raise where.error(f"convention {name}: {exc}") from None
+                table[type_name] = str(text)
+            tables[total] = table
+        found[name] = Convention(name, body.get("tool", ""), body.get("counts", ""),
+                                 tables["mult_adds"], tables["params"], body.get("ignores", ()),
+                                 body.get("notes", ""))
+    return found
+
+
+def conventions():
+    global _LOADED
+    if _LOADED is None:
+        _LOADED = load_conventions()
+    return _LOADED
+
+
+def get(name):
+    """The convention called ``name``; an unknown one is an option error."""
+    known = conventions()
+    if name not in known:
+        raise SpecError(f"unknown convention {name!r}{did_you_mean(name, known)}; known: "
+                        f"{', '.join(known)}", "costcalc")
+    return known[name]
+
+
+def quantities(graph, node):
+    """The numbers a convention's expressions may use, for one node of ``graph``."""
+    shapes = [graph.shape_of(i) for i in node.inputs]
+    c, h, w = node.shape
+    first = shapes[0] if shapes else graph.input_shape
+    kh, kw = node.attrs.get("k", (1, 1)) if isinstance(node.attrs.get("k"), tuple) else (1, 1)
+    biases = c if node.attrs.get("bias") else 0
+    cost = node.cost
+    return {
+        "mult_adds": cost.mult_adds, "params": cost.params, "weights": cost.params - biases,
+        "biases": biases, "bias_adds": biases * h * w, "bn_params": cost.bn_params,
+        "other_ops": cost.other_ops,
+        "in_elements": sum(s[0] * s[1] * s[2] for s in shapes), "out_elements": c * h * w,
+        "in_channels": first[0], "out_channels": c, "in_height": first[1],
+        "in_width": first[2], "out_height": h, "out_width": w,
+        "kernel_elements": kh * kw, "inputs": len(shapes),
+    }
+
+
+def counts(graph, name):
+    """[(mult_adds, params)] of every node under convention ``name``."""
+    convention = get(name)
+    if name == DEFAULT:
+        return [(n.cost.mult_adds, n.cost.params) for n in graph.nodes]
+    result = []
+    for node in graph.nodes:
+        values = None
+        pair = []
+        for total in ("mult_adds", "params"):
+            text = convention.expression(total, node.type.name)
+            if text is None:
+                pair.append(0)
+                continue
+            if values is None:
+                values = quantities(graph, node)
+            value = evaluate(text, values)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or value != int(value) or value < 0:
+                raise SpecError(f"convention {name}: {text!r} gives {value!r} for "
+                                f"{node.name}, not a count", "costcalc")
+            pair.append(int(value))
+        result.append(tuple(pair))
+    return result
