@@ -14,7 +14,7 @@ from .report import make_report
 
 METRICS = ("mult_adds", "params", "bn_params", "learned_params", "other_ops", "flops",
            "mult_adds_share", "params_share", "layers")
-SETTINGS_KEYS = ("variant", "alpha", "rho", "resolution", "set", "standard_conv")
+SETTINGS_KEYS = ("variant", "alpha", "rho", "resolution", "set", "standard_conv", "convention")
 KEYS = ("metric", "of", "printed", "printed_as", "expected", "tolerance", "source", "why",
         "note") + SETTINGS_KEYS
 PRINTED_AS = ("rounded", "truncated")
@@ -104,6 +104,11 @@ class Expectation:
         overrides = e.get("set", {})
         if not isinstance(overrides, dict):
             raise e.pos["set"].error("set must map parameter names to values")
+        self.convention = e.get("convention", "paper")
+        from .conventions import conventions
+        if not isinstance(self.convention, str) or self.convention not in conventions():
+            raise e.pos["convention"].error(f"unknown convention {show(self.convention)}; "
+                                            f"known: {', '.join(conventions())}")
         self.variant = e.get("variant")
         if self.variant is not None and (not isinstance(self.variant, str)
                                          or self.variant not in self.spec.variants):
@@ -125,14 +130,14 @@ class Expectation:
 
     def settings_key(self):
         s = self.settings
-        return (self.variant, s.alpha, s.rho, s.resolution,
+        return (self.variant, self.convention, s.alpha, s.rho, s.resolution,
                 tuple(sorted(s.overrides.items())), s.standard_conv)
 
     def describe(self):
         """'mult_adds of type conv 1x1 at alpha 0.5, resolution 160'."""
         where = "total" if self.scope == "total" else f"{self.scope} {self.target}"
-        settings = [f"{k} {self.entry[k]}" for k in ("variant", "alpha", "rho", "resolution")
-                    if k in self.entry]
+        settings = [f"{k} {self.entry[k]}" for k in ("variant", "convention", "alpha", "rho",
+                                                     "resolution") if k in self.entry]
         settings += [f"{k}={v}" for k, v in self.entry.get("set", {}).items()]
         variant = " with standard convolutions" if self.settings.standard_conv else ""
         return (f"{self.metric} of {where}" + (f" at {', '.join(settings)}" if settings else "")
@@ -189,7 +194,8 @@ def run(spec, label):
         if key not in reports:
             try:
                 target = spec.with_variant(exp.variant) if exp.variant else spec
-                reports[key] = make_report(build(target, exp.settings), label)
+                reports[key] = make_report(build(target, exp.settings), label,
+                                           convention=exp.convention)
             except SpecError as exc:  # an unplaced settings problem belongs to the expectation
                 raise exc.at(exp.pos) from None
         computed = exp.computed(reports[key])

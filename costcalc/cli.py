@@ -177,12 +177,13 @@ def compare_command(specs, alpha, rho, resolution, sets, fmt, sections, conventi
               help="Table and markdown: an alpha x rho grid, or one row per point.")
 @click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg",
               help="Also draw mult-adds against params, one line per alpha (needs matplotlib).")
-def sweep_command(spec, alphas, rhos, resolutions, sets, fmt, layout, plot_path):
+@convention_option
+def sweep_command(spec, alphas, rhos, resolutions, sets, fmt, layout, plot_path, convention):
     """The mult-adds and params of SPEC over a grid of multipliers (docs/sweep.md)."""
     from .sweep import main as sweep_main
 
     sweep_main(spec, alphas, rhos, resolutions, parse_sets(sets), fmt, layout, plot_path,
-               sys.stdout)
+               sys.stdout, convention)
 
 
 @cli.command(name="schema")
@@ -193,6 +194,22 @@ def schema_command():
     from .schema import schema
 
     click.echo(json.dumps(schema(), indent=2))
+
+
+@cli.command(name="export")
+@click.argument("spec")
+@settings_options
+@click.option("--torch", "torch_path", required=True, metavar="FILE.py",
+              help="Write standalone PyTorch source of the built network to FILE.py "
+                   "('-': standard output).")
+def export_command(spec, alpha, rho, resolution, sets, torch_path):
+    """Write SPEC as a PyTorch nn.Module that needs only torch (docs/torch.md)."""
+    from .export import write_torch
+
+    graph = write_torch(spec, torch_path, alpha, rho, resolution, parse_sets(sets), sys.stdout)
+    if torch_path != "-":
+        c, h, w = graph.input_shape
+        click.echo(f"wrote {torch_path}: {len(graph.nodes)} layers, input {c}x{h}x{w}")
 
 
 @cli.command(name="list")

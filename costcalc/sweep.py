@@ -66,7 +66,11 @@ def uses_input_size(spec):
     return False
 
 
-def _totals(graph):
+def _totals(graph, convention="paper"):
+    if convention != "paper":
+        from .conventions import counts
+        pairs = counts(graph, convention)
+        return sum(m for m, _ in pairs), sum(p for _, p in pairs)
     totals = count_totals(graph.nodes)
     return totals["mult_adds"], totals["params"]
 
@@ -98,7 +102,7 @@ def _build(spec, settings, where):
                         exc.col) from None
 
 
-def points(spec, alphas, rhos=None, resolutions=None, overrides=None):
+def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention="paper"):
     """The grid, alpha-major: [{"alpha", "rho", "resolution", "mult_adds", "params"}].
 
     Give ``rhos`` or ``resolutions`` (input sides); with resolutions, ``rho`` is
@@ -110,7 +114,7 @@ def points(spec, alphas, rhos=None, resolutions=None, overrides=None):
         axis = [(side / spec.input[1], side) for side in resolutions]
     else:
         axis = [(rho, None) for rho in (rhos or [1.0])]
-    reuse = not uses_input_size(spec)
+    reuse = not uses_input_size(spec) and convention == "paper"  # reruns count the paper's way
     result = []
     for alpha in alphas:
         graph = None
@@ -128,13 +132,13 @@ def points(spec, alphas, rhos=None, resolutions=None, overrides=None):
                 built = _build(spec, settings, where)
                 if graph is None:
                     graph = built
-                counts = _totals(built)
+                counts = _totals(built, convention)
             result.append({"alpha": float(alpha), "rho": float(rho), "resolution": image[1],
                            "mult_adds": counts[0], "params": counts[1]})
     return result
 
 
-def run(spec_arg, alphas, rhos=(), resolutions=(), overrides=None):
+def run(spec_arg, alphas, rhos=(), resolutions=(), overrides=None, convention="paper"):
     """Parse the option lists, load the spec once, compute the grid: a dict with the
     spec's name, how it was named, the axis ("rho" or "resolution") and the points."""
     from .shipped import load
@@ -145,17 +149,22 @@ def run(spec_arg, alphas, rhos=(), resolutions=(), overrides=None):
     if rho_list and side_list:
         raise click.BadParameter("give --rho or --resolution, not both",
                                  param_hint="'--resolution'")
+    from .conventions import get as get_convention
+    get_convention(convention)
     spec = load(spec_arg)
-    grid = points(spec, alpha_list, rho_list or None, side_list or None, overrides)
+    grid = points(spec, alpha_list, rho_list or None, side_list or None, overrides,
+                  convention)
     return {"name": spec.title(spec.resolve_params(overrides)), "spec": spec_arg,
+            "convention": convention,
             "axis": "resolution" if side_list else "rho", "points": grid}
 
 
-def main(spec_arg, alphas, rhos, resolutions, overrides, fmt, layout, plot_path, out):
+def main(spec_arg, alphas, rhos, resolutions, overrides, fmt, layout, plot_path, out,
+         convention="paper"):
     """The ``costcalc sweep`` command: compute, plot if asked, render."""
     if plot_path:
         plot_format(plot_path)
-    sweep = run(spec_arg, alphas, rhos, resolutions, overrides)
+    sweep = run(spec_arg, alphas, rhos, resolutions, overrides, convention)
     if plot_path:
         plot(sweep, plot_path)
     RENDERERS[fmt](sweep, out, layout=layout)
@@ -202,13 +211,15 @@ def grid_tables(sweep, sep="\n"):
             point = next(p for p in sweep["points"] if p["alpha"] == alpha)
             row.append(human(point["params"]))
         ma_rows.append(row)
-    tables = [(f"{sweep['name']}: mult-adds" + ("" if vary else " and params"),
+    counted = "" if sweep.get("convention", "paper") == "paper" else \
+        f" ({sweep['convention']} convention)"
+    tables = [(f"{sweep['name']}: mult-adds" + ("" if vary else " and params") + counted,
                ma_header, ma_rows)]
     if vary:
         rows = [[f"{alpha:g}"] + [human(cell[(alpha, rho, side)]["params"])
                                   if (alpha, rho, side) in cell else "-"
                                   for rho, side in columns] for alpha in alphas]
-        tables.append((f"{sweep['name']}: params", ["Alpha"] + headers, rows))
+        tables.append((f"{sweep['name']}: params{counted}", ["Alpha"] + headers, rows))
     return tables
 
 
@@ -297,7 +308,8 @@ def render_csv(sweep, out, layout="grid"):
 
 
 def render_json_points(sweep, out, layout="grid"):
-    render_json({"name": sweep["name"], "spec": sweep["spec"], "points": sweep["points"]}, out)
+    render_json({"name": sweep["name"], "spec": sweep["spec"],
+                 "convention": sweep.get("convention", "paper"), "points": sweep["points"]}, out)
 
 
 RENDERERS = {"table": render_table, "json": render_json_points, "csv": render_csv,

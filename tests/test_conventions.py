@@ -1,0 +1,101 @@
+"""Named counting conventions (docs/conventions.md): data in costcalc/conventions.yaml,
+applied per layer; torch reproduces torchvision's documented figures on the whole zoo."""
+import json
+import pathlib
+import textwrap
+
+import pytest
+
+from costcalc import analyze, shipped
+from costcalc.conventions import conventions, load_conventions
+from costcalc.errors import SpecError
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+META = json.loads((ROOT / "tests" / "data" / "torchvision_meta.json").read_text())["models"]
+
+
+def test_every_convention_loads_with_known_types_and_expressions():
+    assert {"paper", "torch"} <= set(conventions())
+
+
+def test_a_convention_with_an_unknown_type_is_refused_at_its_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(textwrap.dedent("""\
+        mine:
+          tool: x
+          mult_adds: {conv: mult_adds, convolution: mult_adds}
+          params: params
+    """))
+    with pytest.raises(SpecError) as info:
+        load_conventions(str(path))
+    assert (info.value.line, "unknown layer type 'convolution'") == (3, info.value.message[
+        info.value.message.index("unknown"):info.value.message.index("'convolution'") + 13])
+
+
+@pytest.mark.parametrize("name", sorted(set(META) & (set(shipped.variants()))))
+def test_torch_convention_gives_torchvision_documented_figures(name):
+    """torchvision's num_params exactly, and its GFLOPS (mult-adds, printed to 3 decimals)
+    to the printed precision, for every zoo model. Inception v3's num_params counts the
+    auxiliary classifier that eval mode builds but never runs (specs/inception_v3.yaml):
+    its parameters are reproduced with the spec's aux_logits=true."""
+    report = analyze(name, convention="torch")
+    assert report["convention"] == "torch"
+    params = report["totals"]["params"]
+    if name == "inception_v3":
+        params = analyze(name, convention="torch", overrides={"aux_logits": "true"})[
+            "totals"]["params"]
+    assert params == META[name]["num_params"]
+    assert abs(report["totals"]["mult_adds"] / 1e9 - META[name]["gflops"]) <= 0.0005 + 1e-12
+
+
+@pytest.mark.parametrize("name, gflops, params", [
+    ("mobilenet_v2", 0.301, 3_504_872), ("squeezenet1_0", 0.819, 1_248_424),
+    ("squeezenet1_1", 0.349, 1_235_496), ("resnet50", 4.089, 25_557_032),
+])
+def test_the_figures_the_issue_names(name, gflops, params):
+    totals = analyze(name, convention="torch")["totals"]
+    assert totals["params"] == params and round(totals["mult_adds"] / 1e9, 3) == gflops
+
+
+def test_torch_params_are_paper_params_plus_batch_norm():
+    paper = analyze("mobilenet")["totals"]
+    torch = analyze("mobilenet", convention="torch")["totals"]
+    assert torch["params"] == paper["params"] + paper["bn_params"] == 4_209_088 + 21_888
+    assert torch["mult_adds"] == paper["mult_adds"] == 568_740_352
+
+
+def test_header_json_compare_and_sweep_name_the_convention(run_cli):
+    header = " ".join(run_cli("resnet18", "--convention", "torch").out.split())
+    assert "; torch convention)" in header
+    assert json.loads(run_cli("resnet18", "--format", "json").out)["convention"] == "paper"
+    reports = json.loads(run_cli("compare", "resnet18", "resnet18@convention=torch",
+                                 "--format", "json").out)["reports"]
+    assert [r["convention"] for r in reports] == ["paper", "torch"]
+    assert reports[1]["totals"]["params"] - reports[0]["totals"]["params"] == \
+        reports[0]["totals"]["bn_params"]
+    sweep = json.loads(run_cli("sweep", "resnet18", "--alpha", "1,0.5", "--convention",
+                               "torch", "--format", "json").out)
+    assert sweep["convention"] == "torch"
+    assert sweep["points"][0]["params"] == META["resnet18"]["num_params"]
+
+
+def test_unknown_convention_and_explain_are_refused(run_cli):
+    result = run_cli("mobilenet", "--convention", "tf")
+    assert result.code == 2 and result.err.startswith("costcalc: error: unknown convention 'tf'")
+    result = run_cli("mobilenet", "--convention", "torch", "--explain")
+    assert result.code == 2 and "does not combine" in result.err
+
+
+def test_check_holds_numbers_under_a_convention(tmp_path, run_cli):
+    path = tmp_path / "s.yaml"
+    path.write_text(textwrap.dedent("""\
+        name: t
+        input: [3, 8, 8]
+        layers: [{type: conv, k: 3, out: 4}, {type: batchnorm}]
+        expect:
+          - {metric: params, convention: torch, printed: "116", source: 108 + 2 * 4}
+          - {metric: params, printed: "108", source: 3 * 3 * 3 * 4}
+    """))
+    result = run_cli("check", path, "--format", "json")
+    assert result.code == 0, result.out
+    assert [r["computed"] for r in json.loads(result.out)["results"]] == [116, 108]
