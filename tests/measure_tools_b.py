@@ -126,7 +126,7 @@ def merge(new_models, versions, path=OUT):
                 entry[tool] = counts[tool]
         data["models"] = dict(sorted(models.items()))
         tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
         os.replace(tmp, path)
 
 
