@@ -15,7 +15,8 @@ from .yamlload import load
 DEFAULT = "paper"
 QUANTITIES = ("mult_adds", "params", "weights", "biases", "bias_adds", "bn_params",
               "other_ops", "in_elements", "out_elements", "in_channels", "out_channels",
-              "in_height", "in_width", "out_height", "out_width", "kernel_elements", "inputs")
+              "in_height", "in_width", "out_height", "out_width", "kernel_elements", "inputs",
+              "module", "functional")
 _PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conventions.yaml")
 _LOADED = None
 
@@ -96,6 +97,10 @@ def quantities(graph, node):
         "in_channels": first[0], "out_channels": c, "in_height": first[1],
         "in_width": first[2], "out_height": h, "out_width": w,
         "kernel_elements": kh * kw, "inputs": len(shapes),
+        # how the PyTorch model computes it (the spec's torch_call): tools that hook
+        # nn.Module calls or patch torch.nn.functional see one, the other, or neither
+        "module": int(node.torch_call == "module"),
+        "functional": int(node.torch_call == "functional"),
     }
 
 

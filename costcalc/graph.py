@@ -19,7 +19,8 @@ from .expr import ExprError, is_template, substitute
 from .layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
 from .spec import check_name, layer_list
 
-ENTRY_KEYS = ("type", "name", "input", "inputs", "stage", "when")
+ENTRY_KEYS = ("type", "name", "input", "inputs", "stage", "when", "torch_call")
+TORCH_CALLS = ("module", "functional", "method")   # how a PyTorch model computes a layer
 CALL_KEYS = ("block", "name", "input", "stage", "when")
 REPEAT_KEYS = ("repeat", "as", "name", "stage", "layers", "block", "input", "when")
 GROUP_KEYS = ("layers", "name", "stage", "input", "when")
@@ -37,11 +38,14 @@ LIMITS = {
 class Node:
     """One layer of the expanded graph."""
 
-    __slots__ = ("name", "type", "attrs", "inputs", "shape", "stage", "pos", "cost", "category")
+    __slots__ = ("name", "type", "attrs", "inputs", "shape", "stage", "pos", "cost", "category",
+                 "torch_call")
 
-    def __init__(self, name, layer_type, attrs, inputs, shape, stage, pos, cost, category):
+    def __init__(self, name, layer_type, attrs, inputs, shape, stage, pos, cost, category,
+                 torch_call="module"):
         self.name, self.type, self.attrs, self.inputs = name, layer_type, attrs, inputs
         self.shape, self.stage, self.pos, self.cost, self.category = shape, stage, pos, cost, category
+        self.torch_call = torch_call  # 'module', 'functional' or 'method' (docs/conventions.md)
 
 
 class Settings:
@@ -501,7 +505,17 @@ class _Builder:
         stage = self.stage(entry, names, scope)
         scope.previous = self.index[name] = len(nodes)
         nodes.append(Node(name, layer_type, attrs, inputs, result[0], stage, pos, result[1],
-                          result[2]))
+                          result[2], self.torch_call(entry, layer_type)))
+
+    def torch_call(self, entry, layer_type):
+        """How the PyTorch model the spec follows computes this layer: an nn.Module
+        (default), a torch.nn.functional call or a Tensor method (docs/conventions.md)."""
+        source = entry if "torch_call" in entry else self.spec.defaults.get(layer_type.name, {})
+        call = source.get("torch_call", "module")
+        if call not in TORCH_CALLS:
+            raise source.pos["torch_call"].error(
+                f"torch_call must be one of {', '.join(TORCH_CALLS)}, not {show(call)}")
+        return call
 
     def evaluate(self, layer_type, attrs, shapes, name, pos):
         """(shape, cost, category) of one layer, within the tensor and count limits."""

@@ -351,7 +351,7 @@ def _defaults(tree):
         if not isinstance(values, dict):
             raise raw.pos[type_name].error(f"defaults for {type_name} must be a mapping")
         for key in values:
-            if key not in layer_type.attrs:
+            if key not in layer_type.attrs and key != "torch_call":
                 raise values.key_pos[key].error(
                     f"{type_name} has no attribute {show(key)}; known: "
                     f"{', '.join(layer_type.attrs) or 'none'}")
