@@ -64,7 +64,9 @@ class CostcalcModule(nn.Module):
             count = len(node.inputs)
             expression = plan.codes[i].call([f"a{k}" for k in range(count)],
                                             plan.module_ref(i))
-            free = tuple(j for j in set(node.inputs) if last_use[j] == i and j != len(nodes) - 1)
+            free = tuple(j for j in set(node.inputs) if last_use[j] == i)
+            if i not in last_use and i != len(nodes) - 1:
+                free += (i,)    # an output nothing reads (a side branch): dropped at once
             self._steps.append((_function(count, expression), tuple(node.inputs), free))
 
     def forward(self, x, record=None):
