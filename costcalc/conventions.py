@@ -16,7 +16,7 @@ DEFAULT = "paper"
 QUANTITIES = ("mult_adds", "params", "weights", "biases", "bias_adds", "bn_params",
               "other_ops", "in_elements", "out_elements", "in_channels", "out_channels",
               "in_height", "in_width", "out_height", "out_width", "kernel_elements", "inputs",
-              "module", "functional")
+              "module", "functional", "linear")
 _PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conventions.yaml")
 _LOADED = None
 
@@ -24,10 +24,11 @@ _LOADED = None
 class Convention:
     """One tool's counting: per layer type, the expression of each total."""
 
-    def __init__(self, name, tool, counts, mult_adds, params, ignores=(), notes=""):
+    def __init__(self, name, tool, counts, mult_adds, params, ignores=(), notes="",
+                 source_notes=""):
         self.name, self.tool, self.counts = name, tool, counts
         self.mult_adds, self.params = mult_adds, params   # {type or 'default': expression}
-        self.ignores, self.notes = list(ignores), notes
+        self.ignores, self.notes, self.source_notes = list(ignores), notes, source_notes
 
     def expression(self, total, type_name):
         table = self.mult_adds if total == "mult_adds" else self.params
@@ -40,7 +41,8 @@ def load_conventions(path=_PATH):
     found = {}
     for name, body in tree.items():
         for key in body:
-            if key not in ("tool", "counts", "mult_adds", "params", "ignores", "notes"):
+            if key not in ("tool", "counts", "mult_adds", "params", "ignores", "notes",
+                           "source_notes"):
                 raise body.key_pos[key].error(f"unknown key {key!r} in convention {name}")
         tables = {}
         for total in ("mult_adds", "params"):
@@ -61,7 +63,7 @@ def load_conventions(path=_PATH):
             tables[total] = table
         found[name] = Convention(name, body.get("tool", ""), body.get("counts", ""),
                                  tables["mult_adds"], tables["params"], body.get("ignores", ()),
-                                 body.get("notes", ""))
+                                 body.get("notes", ""), body.get("source_notes", ""))
     return found
 
 
@@ -99,8 +101,9 @@ def quantities(graph, node):
         "kernel_elements": kh * kw, "inputs": len(shapes),
         # how the PyTorch model computes it (the spec's torch_call): tools that hook
         # nn.Module calls or patch torch.nn.functional see one, the other, or neither
-        "module": int(node.torch_call == "module"),
+        "module": int(node.torch_call in ("module", "linear")),
         "functional": int(node.torch_call == "functional"),
+        "linear": int(node.torch_call == "linear" or node.type.name == "fc"),
     }
 
 

@@ -20,7 +20,9 @@ from .layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
 from .spec import check_name, layer_list
 
 ENTRY_KEYS = ("type", "name", "input", "inputs", "stage", "when", "torch_call")
-TORCH_CALLS = ("module", "functional", "method")   # how a PyTorch model computes a layer
+# how a PyTorch model computes a layer: an nn.Module of the layer's own kind, a
+# torch.nn.functional call, a Tensor method, or an nn.Linear on channels-last positions
+TORCH_CALLS = ("module", "functional", "method", "linear")
 CALL_KEYS = ("block", "name", "input", "stage", "when")
 REPEAT_KEYS = ("repeat", "as", "name", "stage", "layers", "block", "input", "when")
 GROUP_KEYS = ("layers", "name", "stage", "input", "when")
@@ -508,8 +510,8 @@ class _Builder:
                           result[2], self.torch_call(entry, layer_type)))
 
     def torch_call(self, entry, layer_type):
-        """How the PyTorch model the spec follows computes this layer: an nn.Module
-        (default), a torch.nn.functional call or a Tensor method (docs/conventions.md)."""
+        """How the PyTorch model the spec follows computes this layer (TORCH_CALLS;
+        docs/conventions.md)."""
         source = entry if "torch_call" in entry else self.spec.defaults.get(layer_type.name, {})
         call = source.get("torch_call", "module")
         if call not in TORCH_CALLS:

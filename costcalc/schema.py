@@ -43,7 +43,7 @@ def _entry_keys(keys):
         "repeat": {"anyOf": [{**_INT, "minimum": 0}, TEMPLATE]},
         "as": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
         "block": {"type": "string"}, "layers": {"$ref": "#/$defs/layers"},
-        "torch_call": {"enum": ["module", "functional", "method"]},
+        "torch_call": {"enum": ["module", "functional", "method", "linear"]},
     }
     return {key: known[key] for key in keys if key in known}
 

@@ -99,3 +99,29 @@ def test_check_holds_numbers_under_a_convention(tmp_path, run_cli):
     result = run_cli("check", path, "--format", "json")
     assert result.code == 0, result.out
     assert [r["computed"] for r in json.loads(result.out)["results"]] == [116, 108]
+
+
+TOOLS = json.loads((ROOT / "tests" / "data" / "tool_counts.json").read_text())
+TOOL_KEYS = {"fvcore": "flops", "ptflops": "macs", "thop": "macs", "torchinfo": "mult_adds"}
+
+
+@pytest.mark.parametrize("name", sorted(TOOLS["models"]))
+def test_each_tool_convention_reproduces_the_tool_on_the_zoo(name):
+    """fvcore, ptflops, thop and torchinfo, measured on torchvision's model
+    (tests/measure_tools*.py, versions in tests/data/tool_counts.json), reproduced to
+    the integer from the spec under each tool's convention."""
+    for tool, key in TOOL_KEYS.items():
+        measured = TOOLS["models"][name][tool]
+        totals = analyze(name, convention=tool)["totals"]
+        assert (totals["mult_adds"], totals["params"]) == (measured[key], measured["params"]), tool
+
+
+def test_a_changed_convention_would_fail(monkeypatch):
+    """The cross-check is not vacuous: counting batch norm once instead of twice per
+    element under fvcore misses ResNet-50's measured total."""
+    from costcalc import conventions as module
+
+    fvcore = module.conventions()["fvcore"]
+    monkeypatch.setitem(fvcore.mult_adds, "batchnorm", "out_elements")
+    totals = analyze("resnet50", convention="fvcore")["totals"]
+    assert totals["mult_adds"] != TOOLS["models"]["resnet50"]["fvcore"]["flops"]
