@@ -19,7 +19,7 @@ from .expr import ExprError, is_template, substitute
 from .layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
 from .spec import check_name, layer_list
 
-ENTRY_KEYS = ("type", "name", "input", "inputs", "stage", "when", "torch_call")
+ENTRY_KEYS = ("type", "name", "input", "inputs", "stage", "when", "torch_call", "in_pieces")
 # how a PyTorch model computes a layer: an nn.Module of the layer's own kind, a
 # torch.nn.functional call, a Tensor method, or an nn.Linear on channels-last positions
 TORCH_CALLS = ("module", "functional", "method", "linear")
@@ -41,13 +41,16 @@ class Node:
     """One layer of the expanded graph."""
 
     __slots__ = ("name", "type", "attrs", "inputs", "shape", "stage", "pos", "cost", "category",
-                 "torch_call")
+                 "torch_call", "materialized")
 
     def __init__(self, name, layer_type, attrs, inputs, shape, stage, pos, cost, category,
-                 torch_call="module"):
+                 torch_call="module", materialized=True):
         self.name, self.type, self.attrs, self.inputs = name, layer_type, attrs, inputs
         self.shape, self.stage, self.pos, self.cost, self.category = shape, stage, pos, cost, category
         self.torch_call = torch_call  # 'module', 'functional' or 'method' (docs/conventions.md)
+        # False when the output is never held whole: computed in pieces with its reader
+        # (in_pieces, MobileNetV2's Section 5; docs/memory.md)
+        self.materialized = materialized
 
 
 class Settings:
@@ -257,12 +260,13 @@ def _has_template(value):
 class _Scope:
     """Where names are looked up: the prefix, the block's input, expression names."""
 
-    __slots__ = ("prefix", "input", "names", "stage", "previous", "counters")
+    __slots__ = ("prefix", "input", "names", "stage", "previous", "counters", "in_pieces")
 
-    def __init__(self, prefix, input_index, names, stage):
+    def __init__(self, prefix, input_index, names, stage, in_pieces=False):
         self.prefix, self.input, self.names, self.stage = prefix, input_index, names, stage
         self.previous = input_index
         self.counters = {}
+        self.in_pieces = in_pieces   # inside a block computed in pieces
 
     def auto_name(self, base):
         count = self.counters[base] = self.counters.get(base, 0) + 1
@@ -361,7 +365,7 @@ class _Builder:
             stage = self.stage(entry, names, scope)
             name = self.iteration_name(entry, names, i) if base_name is not None else None
             if "block" in entry:
-                inner = _Scope(scope.prefix, scope.input, names, stage)
+                inner = _Scope(scope.prefix, scope.input, names, stage, scope.in_pieces)
                 inner.previous, inner.counters = scope.previous, scope.counters
                 self.call(entry, inner, pos, name, scope.previous, skip=REPEAT_KEYS)
                 scope.previous = inner.previous
@@ -422,9 +426,9 @@ class _Builder:
         (whose 'input' is what precedes it), or in ``scope`` itself when unnamed."""
         if name is not None:
             full = scope.full(self.name_text(name, entries.at))
-            inner = _Scope(full, scope.previous, names, stage)
+            inner = _Scope(full, scope.previous, names, stage, scope.in_pieces)
         else:
-            inner = _Scope(scope.prefix, scope.input, names, stage)
+            inner = _Scope(scope.prefix, scope.input, names, stage, scope.in_pieces)
             inner.previous, inner.counters = scope.previous, scope.counters
         self.sequence(entries, inner)
         scope.previous = inner.previous
@@ -454,7 +458,8 @@ class _Builder:
             name, entry.pos.get("name", pos))
         names["block_name"] = name
         stage = scope.stage if "repeat" in entry else self.stage(entry, names, scope)
-        inner = _Scope(scope.full(name), block_input, names, stage)
+        inner = _Scope(scope.full(name), block_input, names, stage,
+                       scope.in_pieces or block.in_pieces)
         if block.name in self.active:   # a block inside itself: bounded apart, as fan-out
             self.recursive_calls += 1       # (a block calling itself twice) doubles each level
             if self.recursive_calls > LIMITS["recursive_calls"]:
@@ -465,6 +470,8 @@ class _Builder:
             raise pos.error(f"blocks nest more than 50 deep (does {block.name} call itself?)")
         self.sequence(block.layers, inner)
         self.active.pop()
+        if block.in_pieces and not scope.in_pieces and inner.previous >= 0:
+            self.nodes[inner.previous].materialized = True   # the block's output is whole
         scope.previous = inner.previous
         self.outputs[inner.prefix] = inner.previous
 
@@ -507,7 +514,14 @@ class _Builder:
         stage = self.stage(entry, names, scope)
         scope.previous = self.index[name] = len(nodes)
         nodes.append(Node(name, layer_type, attrs, inputs, result[0], stage, pos, result[1],
-                          result[2], self.torch_call(entry, layer_type)))
+                          result[2], self.torch_call(entry, layer_type),
+                          not (scope.in_pieces or self.flag(entry, "in_pieces"))))
+
+    def flag(self, entry, key):
+        value = entry.get(key, False)
+        if not isinstance(value, bool):
+            raise entry.pos[key].error(f"{key} must be true or false, not {show(value)}")
+        return value
 
     def torch_call(self, entry, layer_type):
         """How the PyTorch model the spec follows computes this layer (TORCH_CALLS;

@@ -128,12 +128,15 @@ class LayerType:
     """Base: ``attrs`` maps attribute name to (kind, default or REQUIRED).
 
     ``inputs`` is how many inputs the layer takes: 1, or "many" (add, concat).
+    ``view`` is True for the types whose output is a view of their input (no new memory,
+    no bytes moved: flatten, dropout, identity, split, slice; docs/memory.md).
     ``widens`` is True for the types whose ``out`` the width multiplier thins.
     """
 
     attrs = {}
     inputs = 1
     widens = False
+    view = False
     name = ""
     aliases = ()
 
@@ -485,6 +488,8 @@ class ChannelShuffle(LayerType):
 class Flatten(LayerType):
     """(C, H, W) -> (C * H * W, 1, 1); no cost."""
 
+    view = True
+
     def shape(self, a, shapes):
         c, h, w = shapes[0]
         return (c * h * w, 1, 1)
@@ -493,6 +498,8 @@ class Flatten(LayerType):
 @register("dropout")
 class Dropout(LayerType):
     """Dropout: the identity at inference; no cost."""
+
+    view = True
 
     attrs = {"rate": ("fraction", 0.5)}
 
@@ -533,6 +540,8 @@ class Split(LayerType):
     C must be divisible by parts; part counts from 0 and must be below parts.
     """
 
+    view = True
+
     attrs = {"parts": ("count", 2), "part": ("index", REQUIRED)}
 
     def shape(self, a, shapes):
@@ -556,6 +565,8 @@ class Slice(LayerType):
 
     (C, H, W) -> (stop - start, H, W), with 0 <= start < stop <= C.
     """
+
+    view = True
 
     attrs = {"start": ("index", 0), "stop": ("count", REQUIRED)}
 
@@ -642,6 +653,8 @@ class LayerScale(LayerType):
 class Identity(LayerType):
     """The identity; no cost. Stochastic depth (drop path) is the identity at
     inference: ``rate``, its drop rate in training, is for the reader only."""
+
+    view = True
 
     attrs = {"rate": ("fraction", 0)}
 

@@ -44,6 +44,7 @@ def _entry_keys(keys):
         "as": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
         "block": {"type": "string"}, "layers": {"$ref": "#/$defs/layers"},
         "torch_call": {"enum": ["module", "functional", "method", "linear"]},
+        "in_pieces": {"type": "boolean"},
     }
     return {key: known[key] for key in keys if key in known}
 
@@ -103,6 +104,7 @@ def schema():
         "blocks": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["layers"], "additionalProperties": False,
             "properties": {"doc": {"type": "string"}, "layers": {"$ref": "#/$defs/layers"},
+                           "in_pieces": {"type": "boolean"},
                            "args": {"anyOf": [{"type": "object"},
                                               {"type": "array", "items": {"type": "string"}}]}}}},
         "layers": {"$ref": "#/$defs/layers"},

@@ -49,10 +49,11 @@ class Param:
 class Block:
     """A reusable group of layers with named arguments (None = required)."""
 
-    __slots__ = ("name", "args", "layers", "pos")
+    __slots__ = ("name", "args", "layers", "pos", "in_pieces")
 
-    def __init__(self, name, args, layers, pos):
+    def __init__(self, name, args, layers, pos, in_pieces=False):
         self.name, self.args, self.layers, self.pos = name, args, layers, pos
+        self.in_pieces = in_pieces  # computed in pieces: only its output is materialised
 
 
 class Variant:
@@ -372,9 +373,11 @@ def _blocks(tree, errors):
         if not isinstance(body, dict):
             raise pos.error(f"block {name} must be a mapping with 'layers' (and 'args')")
         for key in body:
-            if key not in ("args", "layers", "doc"):
+            if key not in ("args", "layers", "doc", "in_pieces"):
                 raise body.key_pos[key].error(f"unknown key {show(key)} in block {name}; "
-                                              f"known: args, layers, doc")
+                                              f"known: args, layers, doc, in_pieces")
+        if not isinstance(body.get("in_pieces", False), bool):
+            raise body.pos["in_pieces"].error("in_pieces must be true or false")
         args = body.get("args", Map())
         if isinstance(args, list):  # [a, b] is short for {a: null, b: null}
             for i, arg in enumerate(args):
@@ -387,7 +390,8 @@ def _blocks(tree, errors):
             gather(errors, check_name, arg,
                    args.key_pos[arg] if hasattr(args, "key_pos") else body.pos["args"],
                    f"argument of block {name}:")
-        blocks[name] = Block(name, dict(args), layer_list(body, "layers", body, True), pos)
+        blocks[name] = Block(name, dict(args), layer_list(body, "layers", body, True), pos,
+                             body.get("in_pieces", False))
     return blocks
 
 

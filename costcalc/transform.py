@@ -151,7 +151,8 @@ def standard_conv(graph):
             node = standard_node(graph, at_pointwise[i])
         else:
             node = Node(node.name, node.type, node.attrs, list(node.inputs), node.shape,
-                        node.stage, node.pos, node.cost, node.category, node.torch_call)
+                        node.stage, node.pos, node.cost, node.category, node.torch_call,
+                        node.materialized)
         node.inputs = [new_index[j] for j in node.inputs]
         new_index[i] = len(nodes)
         nodes.append(node)

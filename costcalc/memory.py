@@ -1,0 +1,223 @@
+"""Beyond mult-adds: activation memory, model size and a roofline estimate (docs/memory.md).
+
+- Activation memory: every layer's output, ``C * H * W`` elements of ``activation_bits``;
+  the peak of running the graph in order, each tensor freed after its last reader (a
+  view, such as flatten or split, shares its input's memory); and the MobileNetV2
+  paper's measure, the largest tensor materialised at each spatial resolution, where a
+  block or layer computed ``in_pieces`` does not count.
+- Model size: ``ceil(kept * (weight_bits + index_bits) / 8)`` bytes, with
+  ``kept = round(learned parameters * density)``; index bits only for a sparse model.
+- Roofline: a layer moves its inputs, weights and output; it takes
+  ``max(ops / peak, bytes / bandwidth)`` seconds, ``ops`` being its mult-adds plus its
+  other ops; compute-bound when the first is the larger. An estimate, labelled so.
+"""
+import math
+import os
+
+from .errors import SpecError, did_you_mean, show
+from .graph import IMAGE
+from .yamlload import load, load_file
+
+ACTIVATION_BITS = (32, 16, 8)
+_HARDWARE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hardware.yaml")
+
+
+def _elements(shape):
+    return shape[0] * shape[1] * shape[2]
+
+
+def _bytes(elements, bits):
+    return elements * bits // 8 if bits % 8 == 0 else math.ceil(elements * bits / 8)
+
+
+def storage(graph):
+    """For each node, the index of the tensor that holds its output: its own, or for a
+    view the storage of its input."""
+    owner = []
+    for i, node in enumerate(graph.nodes):
+        owner.append(owner[node.inputs[0]] if node.type.view and node.inputs[0] >= 0
+                     else (IMAGE if node.type.view else i))
+    return owner
+
+
+def peak_activations(graph, bits):
+    """(peak bytes, index of the node running at the peak): the image and every output
+    held from when it is written until its last reader has run (the network's output is
+    kept); a layer's inputs and its output are held together while it runs."""
+    nodes, owner = graph.nodes, storage(graph)
+    size = {IMAGE: _elements(graph.input_shape)}
+    last_read = {}
+    for i, node in enumerate(nodes):
+        for source in node.inputs:
+            last_read[owner[source] if source >= 0 else IMAGE] = i
+    last = len(nodes) - 1
+    live = size[IMAGE]
+    peak, peak_at = live, IMAGE
+    for i, node in enumerate(nodes):
+        if owner[i] == i:              # a new tensor (a view adds nothing)
+            size[i] = _elements(node.shape)
+            live += size[i]
+        if live > peak:
+            peak, peak_at = live, i
+        for held in {owner[s] if s >= 0 else IMAGE for s in node.inputs}:
+            if last_read.get(held) == i and held != owner[last]:
+                live -= size[held]
+        if owner[i] == i and i not in last_read and i != owner[last]:
+            live -= size[i]            # nothing reads it: freed at once
+    return _bytes(peak, bits), peak_at
+
+
+def materialized(graph, bits):
+    """The MobileNetV2 paper's Table 3 measure: per output resolution, the largest tensor
+    that exists whole, as [{"resolution", "channels", "bytes"}] in order of appearance.
+    Views, layers computed in pieces and the input image do not count."""
+    largest = {}
+    for node in graph.nodes:
+        if node.type.view or not node.materialized:
+            continue
+        c, h, w = node.shape
+        key = f"{h}x{w}"
+        if key not in largest or c > largest[key][0]:
+            largest[key] = (c, h * w)
+    return [{"resolution": key, "channels": c, "bytes": _bytes(c * hw, bits)}
+            for key, (c, hw) in largest.items()]
+
+
+def model_bytes(learned, weight_bits, density=1.0, index_bits=0):
+    """Stored size of ``learned`` parameters: ``ceil(kept * (weight_bits + index_bits) / 8)``
+    bytes, ``kept = round(learned * density)``; index bits only count for a sparse model."""
+    kept = round(learned * density)
+    return math.ceil(kept * (weight_bits + (index_bits if density < 1 else 0)) / 8)
+
+
+# ---------------------------------------------------------------- hardware and roofline
+
+class Hardware:
+    """A hardware profile: peak mult-adds per second and memory bandwidth."""
+
+    def __init__(self, name, title, mult_adds_per_second, bytes_per_second, sources):
+        self.name, self.title = name, title
+        self.mult_adds_per_second, self.bytes_per_second = mult_adds_per_second, bytes_per_second
+        self.sources = sources
+
+
+def _profiles(path):
+    tree = load_file(path) if path != _HARDWARE else load(open(path, encoding="utf-8").read(),
+                                                            path)
+    if not isinstance(tree, dict):
+        raise SpecError("a hardware file maps a profile name to its figures", str(path), 1, 1)
+    found = {}
+    for name, body in tree.items():
+        where = tree.pos[name]
+        if not isinstance(body, dict):
+            raise where.error(f"profile {show(name)} must be a mapping")
+        figures = []
+        for key in ("mult_adds_per_second", "bytes_per_second"):
+            value = body.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise body.pos.get(key, where).error(
+                    f"profile {name}: {key} must be a positive number, not {show(value)}")
+            figures.append(value)
+        sources = body.get("sources", [])
+        found[name] = Hardware(name, str(body.get("name", name)), figures[0], figures[1],
+                               sources if isinstance(sources, list) else [sources])
+    return found
+
+
+def hardware(choice):
+    """A shipped profile by name, or the first profile of a YAML file the user gives."""
+    if isinstance(choice, str) and choice.endswith((".yaml", ".yml")):
+        profiles = _profiles(choice)
+        if not profiles:
+            raise SpecError("the hardware file holds no profile", choice)
+        return next(iter(profiles.values()))
+    shipped = _profiles(_HARDWARE)
+    if choice not in shipped:
+        raise SpecError(f"unknown hardware {show(choice)}{did_you_mean(choice, shipped)}; "
+                        f"shipped: {', '.join(shipped)}, or a FILE.yaml", "costcalc")
+    return shipped[choice]
+
+
+def roofline(graph, profile, activation_bits, weight_bits):
+    """Per node: {"bytes_moved", "arithmetic_intensity", "latency_s", "bound"}."""
+    rows = []
+    for node in graph.nodes:
+        if node.type.view:
+            rows.append({"bytes_moved": 0, "arithmetic_intensity": None, "latency_s": 0.0,
+                         "bound": "none"})
+            continue
+        moved = (sum(_bytes(_elements(graph.shape_of(i)), activation_bits) for i in node.inputs)
+                 + _bytes(_elements(node.shape), activation_bits)
+                 + _bytes(node.cost.params + node.cost.bn_params, weight_bits))
+        ops = node.cost.mult_adds + node.cost.other_ops
+        compute = ops / profile.mult_adds_per_second
+        memory = moved / profile.bytes_per_second
+        rows.append({"bytes_moved": moved,
+                     "arithmetic_intensity": ops / moved if moved else None,
+                     "latency_s": max(compute, memory),
+                     "bound": "compute" if compute >= memory else "memory"})
+    return rows
+
+
+def annotate(report, graph, activation_bits=None, weight_bits=None, density=None,
+             index_bits=None, hardware_choice=None):
+    """Add the memory, model-size and roofline keys the options ask for to ``report``."""
+    totals, rows = report["totals"], report["layers"]
+    if activation_bits is not None:
+        if activation_bits not in ACTIVATION_BITS:
+            raise SpecError(f"--activation-bits must be one of 32, 16, 8, not "
+                            f"{show(activation_bits)}", "costcalc")
+        owner = storage(graph)
+        for i, (row, node) in enumerate(zip(rows, graph.nodes)):
+            row["activation_bytes"] = 0 if owner[i] != i else _bytes(_elements(node.shape),
+                                                                      activation_bits)
+        peak, at = peak_activations(graph, activation_bits)
+        totals["activation_peak_bytes"] = peak
+        report["activation_peak_at"] = "input" if at == IMAGE else graph.nodes[at].name
+        largest = materialized(graph, activation_bits)
+        totals["materialized_max_bytes"] = max((m["bytes"] for m in largest), default=0)
+        report["materialized"] = largest
+        by_key = {m["resolution"]: m for m in largest}
+        for group in report["by_resolution"]:
+            group["materialized_bytes"] = by_key.get(group["resolution"], {}).get("bytes", 0)
+        report["activation_bits"] = activation_bits
+    if weight_bits is not None or density is not None or index_bits is not None:
+        weight_bits = 32 if weight_bits is None else weight_bits
+        density = 1.0 if density is None else density
+        _check_model_options(weight_bits, density, index_bits)
+        learned = sum(n.cost.params + n.cost.bn_params for n in graph.nodes)
+        totals["model_bytes"] = model_bytes(learned, weight_bits, density, index_bits or 0)
+        report["model"] = {"weight_bits": weight_bits, "density": density,
+                           "index_bits": index_bits or 0}
+    if hardware_choice is not None:
+        profile = hardware(hardware_choice)
+        bits_a = activation_bits or 32
+        bits_w = weight_bits or 32
+        for row, figures in zip(rows, roofline(graph, profile, bits_a, bits_w)):
+            row.update(figures)
+        totals["latency_s"] = sum(r["latency_s"] for r in rows)
+        report["hardware"] = {"name": profile.name, "title": profile.title,
+                              "mult_adds_per_second": profile.mult_adds_per_second,
+                              "bytes_per_second": profile.bytes_per_second,
+                              "activation_bits": bits_a, "weight_bits": bits_w,
+                              "estimate": True}
+    return report
+
+
+def _check_model_options(weight_bits, density, index_bits):
+    if isinstance(weight_bits, bool) or not isinstance(weight_bits, int) \
+            or not 1 <= weight_bits <= 64:
+        raise SpecError(f"--weight-bits must be a whole number from 1 to 64, not "
+                        f"{show(weight_bits)}", "costcalc")
+    if isinstance(density, bool) or not isinstance(density, (int, float)) \
+            or not 0 < density <= 1:
+        raise SpecError(f"--density must be a fraction in (0, 1], not {show(density)}",
+                        "costcalc")
+    if index_bits is not None:
+        if isinstance(index_bits, bool) or not isinstance(index_bits, int) \
+                or not 0 <= index_bits <= 64:
+            raise SpecError(f"--index-bits must be a whole number from 0 to 64, not "
+                            f"{show(index_bits)}", "costcalc")
+        if density == 1:
+            raise SpecError("--index-bits is the cost of storing which weights a sparse "
+                            "model keeps: it needs a --density below 1", "costcalc")
