@@ -10,11 +10,13 @@ __version__ = "0.1.0"
 
 
 def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=False,
-            standard_conv=False, explain=False, convention="paper"):
+            standard_conv=False, explain=False, convention="paper", activation_bits=None,
+            weight_bits=None, density=None, index_bits=None, hardware=None):
     """Load ``spec`` (a path, a shipped name, YAML text or a dict), build its graph, return
     the report dict (the ``--format json`` output; ``standard_conv`` and ``explain`` as the
     options of the same names, docs/explain.md; ``convention`` a name of
-    docs/conventions.md). Bad input raises ValueError (a
+    docs/conventions.md; the memory, model-size and roofline options as docs/memory.md).
+    Bad input raises ValueError (a
     costcalc.errors.SpecError) whose text is the line the command line prints."""
     import gc
 
@@ -40,6 +42,11 @@ def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
         if standard_conv or explain:
             from .explain import annotate
             annotate(report, graph, explain)
+        if any(v is not None for v in (activation_bits, weight_bits, density, index_bits,
+                                       hardware)):
+            from . import memory
+            memory.annotate(report, graph, activation_bits, weight_bits, density, index_bits,
+                            hardware)
         return report
     finally:
         if collecting:

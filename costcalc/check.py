@@ -13,15 +13,19 @@ from .graph import Settings, build, check_settings
 from .report import make_report
 
 METRICS = ("mult_adds", "params", "bn_params", "learned_params", "other_ops", "flops",
-           "mult_adds_share", "params_share", "layers")
-SETTINGS_KEYS = ("variant", "alpha", "rho", "resolution", "set", "standard_conv", "convention")
+           "mult_adds_share", "params_share", "layers", "activation_peak_bytes",
+           "materialized_max_bytes", "materialized_bytes", "model_bytes")
+MEMORY_KEYS = ("activation_bits", "weight_bits", "density", "index_bits")   # docs/memory.md
+SETTINGS_KEYS = ("variant", "alpha", "rho", "resolution", "set", "standard_conv",
+                 "convention") + MEMORY_KEYS
 KEYS = ("metric", "of", "printed", "printed_as", "expected", "tolerance", "source", "why",
         "note") + SETTINGS_KEYS
 PRINTED_AS = ("rounded", "truncated")
 SCOPES = {"total": None, "layer": "layers", "type": "by_type", "stage": "by_stage",
           "resolution": "by_resolution"}
-_NUMBER = re.compile(r"^\s*([-+]?[0-9][0-9,]*(?:\.([0-9]+))?)\s*([KMGB%]?)\s*$")
-SCALE = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "%": 0.01}
+_NUMBER = re.compile(r"^\s*([-+]?[0-9][0-9,]*(?:\.([0-9]+))?)\s*(KiB|MiB|GiB|[KMGB%]?)\s*$")
+SCALE = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "%": 0.01,
+         "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}   # binary units, for sizes in bytes
 
 
 class Printed:
@@ -61,6 +65,12 @@ class Expectation:
             raise entry.pos["metric"].error(f"invalid metric {show(self.metric)}; valid: "
                                             f"{', '.join(METRICS)}")
         self.scope, self.target = _scope(entry)
+        needs = {"activation_peak_bytes": "activation_bits", "materialized_max_bytes":
+                 "activation_bits", "materialized_bytes": "activation_bits",
+                 "model_bytes": "weight_bits"}.get(self.metric)
+        if needs and needs not in entry:
+            raise entry.pos["metric"].error(f"{self.metric} needs '{needs}' in the expectation "
+                                            f"(docs/memory.md)")
         self.printed = self._number("printed")
         self.expected = self._number("expected") if "expected" in entry else self.printed
         if "expected" in entry and "why" not in entry:
@@ -130,14 +140,18 @@ class Expectation:
 
     def settings_key(self):
         s = self.settings
-        return (self.variant, self.convention, s.alpha, s.rho, s.resolution,
+        return (self.variant, self.convention, self.memory_key(), s.alpha, s.rho, s.resolution,
                 tuple(sorted(s.overrides.items())), s.standard_conv)
+
+    def memory_key(self):
+        return tuple(self.entry.get(k) for k in MEMORY_KEYS)
 
     def describe(self):
         """'mult_adds of type conv 1x1 at alpha 0.5, resolution 160'."""
         where = "total" if self.scope == "total" else f"{self.scope} {self.target}"
         settings = [f"{k} {self.entry[k]}" for k in ("variant", "convention", "alpha", "rho",
-                                                     "resolution") if k in self.entry]
+                                                     "resolution") + MEMORY_KEYS
+                    if k in self.entry]
         settings += [f"{k}={v}" for k, v in self.entry.get("set", {}).items()]
         variant = " with standard convolutions" if self.settings.standard_conv else ""
         return (f"{self.metric} of {where}" + (f" at {', '.join(settings)}" if settings else "")
@@ -156,6 +170,9 @@ class Expectation:
                 raise self.entry.pos["of"].error(f"no {self.scope} {show(self.target)} in the report; "
                                                  f"there are: {known}")
             item = found[0]
+        if self.metric not in item and self.metric not in ("flops", "learned_params"):
+            raise self.entry.pos["metric"].error(
+                f"{self.metric} is not reported for {self.describe()}")
         if self.metric == "flops":
             return 2 * item["mult_adds"]
         if self.metric == "learned_params":  # what model.parameters() counts
@@ -194,8 +211,11 @@ def run(spec, label):
         if key not in reports:
             try:
                 target = spec.with_variant(exp.variant) if exp.variant else spec
-                reports[key] = make_report(build(target, exp.settings), label,
-                                           convention=exp.convention)
+                graph = build(target, exp.settings)
+                reports[key] = make_report(graph, label, convention=exp.convention)
+                if any(v is not None for v in exp.memory_key()):
+                    from .memory import annotate
+                    annotate(reports[key], graph, *exp.memory_key())
             except SpecError as exc:  # an unplaced settings problem belongs to the expectation
                 raise exc.at(exp.pos) from None
         computed = exp.computed(reports[key])

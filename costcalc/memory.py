@@ -221,3 +221,57 @@ def _check_model_options(weight_bits, density, index_bits):
         if density == 1:
             raise SpecError("--index-bits is the cost of storing which weights a sparse "
                             "model keeps: it needs a --density below 1", "costcalc")
+
+
+# ---------------------------------------------------------------- text
+
+def _size(count):
+    """12345678 -> '12.35 MB' (decimal units, as every costcalc table)."""
+    for scale, unit in ((10**9, "GB"), (10**6, "MB"), (10**3, "KB")):
+        if count >= scale:
+            return f"{count / scale:.2f} {unit}"
+    return f"{count} B"
+
+
+def text_lines(report):
+    """The lines printed under the table for the memory, model-size and roofline options."""
+    totals, lines = report["totals"], []
+    if "activation_peak_bytes" in totals:
+        bits = report["activation_bits"]
+        lines.append(f"Activation memory ({bits}-bit): peak {_size(totals['activation_peak_bytes'])}"
+                     f" ({totals['activation_peak_bytes']:,} B) while {report['activation_peak_at']}"
+                     f" runs, each tensor freed after its last reader.")
+        cells = [f"{m['resolution']} {m['channels']} ch {m['bytes']:,} B"
+                 for m in report["materialized"]]
+        lines.append(f"Largest tensor materialised per resolution (MobileNetV2 Table 3): "
+                     f"{'; '.join(cells)}; max {totals['materialized_max_bytes']:,} B.")
+    if "model_bytes" in totals:
+        m = report["model"]
+        sparse = (f", density {m['density']:g}, {m['index_bits']}-bit indices"
+                  if m["density"] < 1 else "")
+        lines.append(f"Model size: {_size(totals['model_bytes'])} ({totals['model_bytes']:,} B:"
+                     f" {m['weight_bits']}-bit weights{sparse}).")
+    if "latency_s" in totals:
+        hw = report["hardware"]
+        rows = report["layers"]
+        memory_bound = sum(1 for r in rows if r["bound"] == "memory")
+        compute_bound = sum(1 for r in rows if r["bound"] == "compute")
+        lines.append(f"Roofline estimate on {hw['name']} ({hw['title']}): "
+                     f"{totals['latency_s'] * 1000:.2f} ms, an estimate (peak "
+                     f"{hw['mult_adds_per_second']:.3g} mult-adds/s, "
+                     f"{hw['bytes_per_second']:.3g} B/s); {compute_bound} layers compute-bound, "
+                     f"{memory_bound} memory-bound.")
+    return lines
+
+
+def roofline_table(report):
+    """A plain per-layer table of the roofline estimate (layers that take time)."""
+    rows = [r for r in report["layers"] if r.get("latency_s")]
+    width = max([len("Layer")] + [len(r["name"]) for r in rows])
+    lines = [f"{'Layer':<{width}}  {'Bytes moved':>12}  {'MA/B':>7}  {'Time (est.)':>12}  Bound"]
+    for r in rows:
+        intensity = r["arithmetic_intensity"]
+        lines.append(f"{r['name']:<{width}}  {r['bytes_moved']:>12,}  "
+                     f"{intensity if intensity is None else format(intensity, '7.2f'):>7}  "
+                     f"{r['latency_s'] * 1e6:>9.1f} us  {r['bound']}")
+    return lines
