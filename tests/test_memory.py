@@ -1,0 +1,130 @@
+"""Activation memory, model size and the roofline estimate (docs/memory.md), on small
+graphs whose numbers are written out by hand."""
+import textwrap
+
+import pytest
+
+from costcalc import analyze
+from costcalc.errors import SpecError
+
+
+def run(text, **kwargs):
+    return analyze(textwrap.dedent(text).lstrip(), **kwargs)
+
+
+def test_peak_of_a_chain():
+    """image 3x8x8 = 192 elements; conv1 4x8x8 = 256; relu 256; conv2 2x8x8 = 128.
+    conv1 runs with the image: 192 + 256 = 448; relu with conv1: 256 + 256 = 512 (the image
+    is freed after conv1); conv2: 256 + 128 = 384. Peak 512 elements, while relu runs."""
+    report = run("""
+        name: chain
+        input: [3, 8, 8]
+        layers:
+          - {name: conv1, type: conv, k: 3, out: 4}
+          - {name: act, type: relu}
+          - {name: conv2, type: conv, k: 3, out: 2}
+    """, activation_bits=32)
+    assert report["totals"]["activation_peak_bytes"] == 512 * 4
+    assert report["activation_peak_at"] == "act"
+    assert [r["activation_bytes"] for r in report["layers"]] == [256 * 4, 256 * 4, 128 * 4]
+
+
+def test_peak_of_a_residual_block_keeps_its_input():
+    """image 4x8x8 = 256 is read by a and by the add, so it lives until the add:
+    a: 256 + 256 = 512; b: 512 + 256 = 768 (a freed after); add: 256 + 256 + 256 = 768."""
+    report = run("""
+        name: residual
+        input: [4, 8, 8]
+        layers:
+          - {name: a, type: conv, k: 3, out: 4}
+          - {name: b, type: relu}
+          - {name: sum, type: add, inputs: [b, input]}
+    """, activation_bits=16)
+    assert report["totals"]["activation_peak_bytes"] == 768 * 2
+    assert report["activation_peak_at"] == "b"
+
+
+def test_peak_of_a_concat_keeps_its_inputs_until_it_runs():
+    """image 256; left 2x8x8 = 128; right 6x8x8 = 384; cat 8x8x8 = 512.
+    left: 256 + 128 = 384; right: 384 + 384 = 768, then the image is freed: 512;
+    cat: 512 + 512 = 1024 elements."""
+    report = run("""
+        name: branches
+        input: [4, 8, 8]
+        layers:
+          - {name: left, type: conv, k: 1, out: 2, input: input}
+          - {name: right, type: conv, k: 3, out: 6, input: input}
+          - {name: cat, type: concat, inputs: [left, right]}
+    """, activation_bits=8)
+    assert report["totals"]["activation_peak_bytes"] == 1024
+    assert report["activation_peak_at"] == "cat"
+
+
+def test_a_view_shares_its_input():
+    """flatten is a view of the 4x2x2 image (16 elements); the fc's 3 outputs join it:
+    peak 16 + 3 = 19 elements."""
+    report = run("""
+        name: view
+        input: [4, 2, 2]
+        layers:
+          - {type: flatten}
+          - {type: fc, out: 3}
+    """, activation_bits=32)
+    assert report["totals"]["activation_peak_bytes"] == 19 * 4
+    assert [r["activation_bytes"] for r in report["layers"]] == [0, 12]
+
+
+def test_model_size():
+    """1,248,424 params x 32 bits = 4,993,696 bytes; kept = round(1,248,424 x 0.3373037) =
+    421,098 weights of 8 + 4 bits = 631,647 bytes."""
+    assert analyze("squeezenet", weight_bits=32)["totals"]["model_bytes"] == 4_993_696
+    sparse = analyze("squeezenet", weight_bits=8, density=0.3373037, index_bits=4)
+    assert sparse["totals"]["model_bytes"] == 421_098 * 12 // 8 == 631_647
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"index_bits": 4}, "needs a --density below 1"),
+    ({"density": 0}, "--density must be a fraction in (0, 1]"),
+    ({"activation_bits": 12}, "--activation-bits must be one of 32, 16, 8"),
+    ({"hardware": "toaster"}, "unknown hardware 'toaster'"),
+])
+def test_bad_memory_options(kwargs, message):
+    with pytest.raises(SpecError) as info:
+        analyze("mobilenet", **kwargs)
+    assert message in str(info.value)
+
+
+def test_roofline_of_one_conv(tmp_path):
+    """conv 3x3, 3 -> 16 channels on 32x32, 32-bit: input 3*32*32*4 = 12,288 B, output
+    16*32*32*4 = 65,536 B, weights 3*3*3*16*4 = 1,728 B: 79,552 B moved; 442,368
+    mult-adds. At 1e9 mult-adds/s and 1e8 B/s: compute 442,368e-9 s, memory
+    79,552e-8 s: memory-bound, 7.9552e-4 s."""
+    profile = tmp_path / "hw.yaml"
+    profile.write_text("toy: {name: toy, mult_adds_per_second: 1.0e+9, bytes_per_second: 1.0e+8,"
+                       " sources: [by hand]}\n")
+    report = run("""
+        name: one
+        input: [3, 32, 32]
+        layers: [{type: conv, k: 3, out: 16}]
+    """, hardware=str(profile))
+    (row,) = report["layers"]
+    assert row["bytes_moved"] == 12_288 + 65_536 + 1_728 == 79_552
+    assert row["arithmetic_intensity"] == pytest.approx(442_368 / 79_552)
+    assert row["latency_s"] == pytest.approx(79_552 / 1e8)
+    assert row["bound"] == "memory"
+    assert report["totals"]["latency_s"] == pytest.approx(79_552 / 1e8)
+    assert report["hardware"]["estimate"] is True
+
+
+def test_layer_latencies_sum_to_the_total():
+    report = analyze("mobilenet", hardware="phone")
+    assert sum(r["latency_s"] for r in report["layers"]) == pytest.approx(
+        report["totals"]["latency_s"])
+    # separable7 at 14x14x512, 32-bit: the depthwise layer does 9*512*196 = 903,168
+    # mult-adds on 2*512*196*4 + 9*512*4 = 821,248 bytes (1.10 per byte); the 1x1 layer
+    # 512*512*196 = 51,380,224 on 2*512*196*4 + 512*512*4 = 1,851,392 bytes (27.75)
+    dw = next(r for r in report["layers"] if r["name"] == "separable7/dw")
+    pw = next(r for r in report["layers"] if r["name"] == "separable7/pw")
+    assert dw["bytes_moved"] == 821_248 and pw["bytes_moved"] == 1_851_392
+    assert dw["arithmetic_intensity"] == pytest.approx(903_168 / 821_248)
+    assert pw["arithmetic_intensity"] == pytest.approx(51_380_224 / 1_851_392)
