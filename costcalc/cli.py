@@ -17,12 +17,33 @@ POSITIVE = click.FloatRange(min=0, min_open=True)
 
 
 class _DefaultGroup(click.Group):
-    """``costcalc SPEC ...`` means ``costcalc report SPEC ...``."""
+    """``costcalc SPEC ...`` means ``costcalc report SPEC ...``; the help lists the report's
+    options too, and ``costcalc`` alone prints the help."""
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if not args:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        if args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["report"] + list(args)
         return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage("costcalc", "SPEC [OPTIONS]\n       costcalc COMMAND [ARGS]...")
+
+    def format_options(self, ctx, formatter):
+        super().format_options(ctx, formatter)
+        command = self.commands["report"]
+        records = [r for r in (p.get_help_record(ctx) for p in command.get_params(ctx)) if r]
+        with formatter.section("Report options (costcalc SPEC [OPTIONS])"):
+            formatter.write_dl(records)
+
+
+class _ReportCommand(click.Command):
+    """The report calls itself ``costcalc SPEC``, however it was reached."""
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage("costcalc", "SPEC [OPTIONS]")
 
 
 def parse_sets(values):
@@ -80,32 +101,42 @@ def cli():
     """
 
 
-@cli.command()
+@cli.command(cls=_ReportCommand)
 @click.argument("spec")
 @settings_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--flops", is_flag=True, help="Show FLOPs (2 x mult-adds), labelled as such.")
+@click.option("--flops", is_flag=True,
+              help="Add a FLOPs column and total (2 x mult-adds), labelled as such.")
 @click.option("--all-layers", is_flag=True,
-              help="Table and markdown: also list layers without mult-adds or params.")
+              help="Table and markdown: also list layers without mult-adds or params, with "
+                   "columns for batch norm params and other ops.")
 @click.option("--explain", is_flag=True,
               help="Each layer's cost formula with its values, and each depthwise separable "
                    "pair beside the standard convolution it replaces (docs/explain.md).")
 @click.option("--standard-conv", is_flag=True,
               help="Replace every depthwise separable pair by one standard convolution "
                    "(MobileNet's 'Conv MobileNet', docs/explain.md).")
+@click.option("--by", "by", multiple=True, type=click.Choice(("type", "stage", "resolution")),
+              help="Table and markdown: breakdowns under the table (repeatable; default: type).")
+@click.option("--depth", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Table and markdown: fold layers into one row per block, the first N "
+                   "parts of their names ('stage4/block3' at 2), with subtotals.")
+@click.option("--compact", is_flag=True, help="JSON without spaces or line breaks.")
 @convention_option
 def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, standard_conv,
-           convention):
+           by, depth, compact, convention):
     """The per-layer report and totals of one architecture."""
     from .render import RENDERERS
 
     data = analyse(spec, alpha, rho, resolution, sets, flops, standard_conv, explain,
                    convention)
+    options = {"all_layers": all_layers, "by": by or ("type",), "depth": depth,
+               "compact": compact}
     if explain:
         from .explain import render
-        render(data, fmt, sys.stdout, all_layers=all_layers)
+        render(data, fmt, sys.stdout, **options)
     else:
-        RENDERERS[fmt](data, sys.stdout, all_layers=all_layers)
+        RENDERERS[fmt](data, sys.stdout, **options)
 
 
 @cli.command(name="check")

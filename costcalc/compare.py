@@ -10,6 +10,7 @@ them: table (rich), markdown, csv, json (``{"reports": [report, ...]}``).
 """
 import csv
 import os
+import textwrap
 
 import click
 
@@ -204,8 +205,9 @@ def _groups(results, section, counts=("mult_adds", "params")):
     return [(key, [groups.get(key) for groups in by_column]) for key in keys]
 
 
-def text_sections(results, sections):
-    """[(title, [[label, cell, ...], ...])]: the table's sections as text cells."""
+def text_sections(results, sections, shares=True):
+    """[(title, [[label, cell, ...], ...])]: the table's sections as text cells (the cells of
+    breakdowns: count and share of the column's total, or the count alone)."""
     reports = [report for _, report in results]
     first = reports[0]["totals"]
     totals = [
@@ -225,7 +227,8 @@ def text_sections(results, sections):
                 continue
             rows = [[str(key) or "(no stage)"]
                     + [MISSING if g is None else
-                       f"{human(g[count])} {percent(g[count + '_share'])}" for g in column]
+                       human(g[count]) + (f" {percent(g[count + '_share'])}" if shares else "")
+                       for g in column]
                     for key, column in groups]
             out.append((f"{title} by {SECTION_TITLES[section]}", rows))
     return out
@@ -240,55 +243,97 @@ def notes(results):
 
 # ---------------------------------------------------------------- renderers
 
-def column_widths(header, sections, available):
-    """Widths shared by every section's table, so their columns line up: each column
-    as wide as its longest cell (and header, where room allows); if that is wider
-    than ``available``, the widest value columns are narrowed, down to their longest
-    word (their cells wrap between count and share)."""
+def column_widths(names, sections):
+    """Widths shared by every section's table, so that their columns line up: the label
+    column as its longest cell, each other as its longest cell or header word."""
     label = max(len(cells[0]) for _, rows in sections for cells in rows)
-    values, floors = [], []
-    for j, name in enumerate(header[1:], 1):
-        cells = [cells[j] for _, rows in sections for cells in rows]
-        values.append(max([len(c) for c in cells] + [len(w) for w in name.split()]))
-        floors.append(max(len(word) for c in cells for word in c.split()))
-    overhead = 2 + 3 * len(values)  # table edges, column dividers, padding
-    room = available - overhead - label
-    if sum(values) > room:  # narrow the widest first, never splitting a number
-        while sum(values) > room:
-            shrinkable = [j for j, w in enumerate(values) if w > floors[j]]
-            if not shrinkable:
-                break
-            j = max(shrinkable, key=lambda k: values[k])
-            values[j] -= 1
-    else:  # spare room: let headers stay on one line where they can
-        for j, name in enumerate(header[1:]):
-            extra = min(len(name) - values[j], room - sum(values))
-            if extra > 0:
-                values[j] += extra
-    return [label] + values
+    values = [max([len(cells[j]) for _, rows in sections for cells in rows]
+                  + [len(word) for word in header_lines(name, 1)])
+              for j, name in enumerate(names, 1)]
+    return label, values
+
+
+def header_lines(name, room):
+    """A column's name on lines of ``room`` characters, broken between words or after a
+    hyphen, never inside a word ('EfficientNet-' 'b0')."""
+    return textwrap.wrap(name, room, break_long_words=False) or [""]
+
+
+def align_shares(parts):
+    """Breakdown cells 'count share' with counts and shares each aligned in their column."""
+    cells = [cells for _, rows in parts for cells in rows]
+    for j in range(1, len(cells[0])):
+        pairs = [c[j].split(" ") for c in cells if " " in c[j]]
+        if not pairs:
+            continue
+        count, share = max(len(p[0]) for p in pairs), max(len(p[1]) for p in pairs)
+        for c in cells:
+            if " " in c[j]:
+                first, second = c[j].split(" ")
+                c[j] = f"{first:>{count}} {second:>{share}}"
+    return parts
+
+
+def column_groups(label, values, room, gap):
+    """The value columns in groups that fit ``room`` beside the label column (one group
+    when they all fit): [[index, ...], ...]."""
+    groups, used = [[]], label
+    for j, w in enumerate(values):
+        if groups[-1] and used + gap + w > room:
+            groups.append([])
+            used = label
+        groups[-1].append(j)
+        used += gap + w
+    return groups
+
+
+def layout(results, chosen, room):
+    """(sections, label width, value widths, gap, groups, notes): counts with shares and
+    two spaces between columns if they fit, else one space, else counts alone, else the
+    columns in groups."""
+    names = [name for name, _ in results]
+    for shares, gap in ((True, 2), (True, 1), (False, 2), (False, 1)):
+        parts = align_shares(text_sections(results, chosen, shares))
+        label, values = column_widths(names, parts)
+        groups = column_groups(label, values, room, gap)
+        if len(groups) == 1:
+            break
+    lines = []
+    if not shares:
+        lines.append("Breakdowns show counts only: their shares do not fit at this width "
+                      "(--format markdown or csv has them).")
+    if len(groups) > 1:
+        lines.append(f"The {len(names)} columns do not fit at {room} characters: shown in "
+                     f"{len(groups)} groups.")
+    return parts, label, values, gap, groups, lines
 
 
 def render_table(results, out, sections=()):
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    """Every section as a table with the same column widths; headers wrap between words,
+    cells never split; if the breakdowns' count-and-share cells do not fit, the shares are
+    left out, and if the columns still do not fit, they are shown in groups (saying so)."""
+    from .textable import Column, render, styled, width, wrap
 
-    console = Console(file=out, highlight=False, markup=False, emoji=False)
-    header = [""] + [name for name, _ in results]
-    parts = text_sections(results, chosen_sections(results, sections))
-    widths = column_widths(header, parts, console.width)
-    for index, (title, rows) in enumerate(parts):
-        table = Table(title="Side by side" if index == 0 else title, title_justify="left",
-                      box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
-                      show_header=index == 0)
-        for j, (name, width) in enumerate(zip(header, widths)):
-            table.add_column(name, justify="left" if j == 0 else "right", width=width,
-                             overflow="fold")
-        for cells in rows:
-            table.add_row(*cells)
-        console.print(table)
-    for line in notes(results):
-        console.print(line)
+    room, style = width(), styled(out)
+    names = [name for name, _ in results]
+    parts, label, values, gap, groups, lines = layout(
+        results, chosen_sections(results, sections), room)
+    text = []
+    for n, group in enumerate(groups, 1):
+        where = f" (columns {group[0] + 1}-{group[-1] + 1} of {len(names)})" \
+            if len(groups) > 1 else ""
+        columns = [Column("", right=False)] + [
+            Column("\n".join(header_lines(names[j], values[j]))) for j in group]
+        for index, (title, rows) in enumerate(parts):
+            cells = [[row[0].ljust(label)] + [row[j + 1].rjust(values[j]) for j in group]
+                     for row in rows]
+            table, _ = render(columns, cells, 10**6, style=style, gap=" " * gap)
+            text += wrap(("Side by side" if index == 0 else title) + where, room)
+            text += (table if index == 0 else table[table.index(next(
+                t for t in table if t.startswith("─"))) + 1:]) + [""]
+    for line in lines + notes(results):
+        text += wrap(line, room)
+    out.write("".join(line + "\n" for line in text))
 
 
 def render_markdown(results, out, sections=()):

@@ -160,16 +160,21 @@ def explain_sections(report):
             (pair_title, pairs)]
 
 
-def render(report, fmt, out, all_layers=False):
+def render(report, fmt, out, **options):
     """The report in ``fmt`` with the explanations (see the module docstring); json and
-    csv carry them in the report's rows (render.render_csv adds the formula columns)."""
+    csv carry them in the report's rows (render.render_csv adds the formula columns). In
+    a table, each line is wrapped at the terminal's width, numbers kept whole."""
     from .render import RENDERERS
+    from .textable import width, wrap
 
-    RENDERERS[fmt](report, out, all_layers=all_layers)
-    if fmt in ("json", "csv"):
+    RENDERERS[fmt](report, out, **options)
+    if fmt not in ("table", "markdown"):
         return
     for title, lines in explain_sections(report):
         if fmt == "markdown":
             out.write(f"\n#### {title}\n\n" + "".join(f"- `{line}`\n" for line in lines))
         else:
-            out.write(f"\n{title}\n" + "".join(f"  {line}\n" for line in lines))
+            room = width()
+            text = wrap(title, room) + [w for line in lines for w in wrap(line, room - 2, "    ")]
+            out.write("\n" + "\n".join(text[:len(wrap(title, room))]) + "\n"
+                      + "".join(f"  {w}\n" for w in text[len(wrap(title, room)):]))

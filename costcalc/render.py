@@ -9,7 +9,7 @@ import json
 UNITS = ((10**9, "G"), (10**6, "M"), (10**3, "K"))
 UNIT_NOTE = "K = 10^3, M = 10^6, G = 10^9 (decimal)"
 COUNT_NOTE = ("Mult-adds: multiply-accumulates of conv and fc layers; params: their weights + "
-              f"biases. {UNIT_NOTE}")
+              f"biases. {UNIT_NOTE}.")
 
 
 def human(count):
@@ -36,42 +36,105 @@ def title(report):
     return f"{report['name']} ({settings}{', ' + extra if extra else ''}; {convention} convention)"
 
 
-def layer_columns(report):
-    """(header, justify, cell function) for the per-layer table."""
-    counts = "flops" if "flops" in report["totals"] else "mult_adds"
-    return [
-        ("Layer", "left", lambda i, r: r["name"]),
-        ("Type", "left", lambda i, r: f"{r['type']} {r['kernel']}".rstrip()),
-        ("Output", "right", lambda i, r: shape_text(r["output"])),
-        ("FLOPs" if counts == "flops" else "Mult-adds", "right", lambda i, r: human(r[counts])),
-        ("Params", "right", lambda i, r: human(r["params"])),
-        ("MA %", "right", lambda i, r: percent(r["mult_adds_share"])),
+def layer_columns(report, all_layers=False):
+    """(Column, cell function) of the per-layer table: cells are text, never split; the
+    Layer column is shortened in the middle, then columns are dropped by ``keep``."""
+    from .textable import Column
+
+    columns = [
+        (Column("Layer", right=False, elide=True, least=16), lambda r: r["name"]),
+        (Column("Type", right=False, keep=3), lambda r: f"{r['type']} {r['kernel']}".rstrip()),
+        (Column("Output"), lambda r: shape_text(r["output"])),
+        (Column("Mult-adds"), lambda r: human(r["mult_adds"])),
     ]
+    if "flops" in report["totals"]:
+        columns.append((Column("FLOPs", keep=4), lambda r: human(r["flops"])))
+    columns += [(Column("Params"), lambda r: human(r["params"])),
+                (Column("MA %", keep=2), lambda r: percent(r["mult_adds_share"]))]
+    if all_layers:
+        columns += [(Column("BN params", keep=1), lambda r: human(r["bn_params"])),
+                    (Column("Other ops", keep=1), lambda r: human(r["other_ops"]))]
+    return columns
 
 
-def type_rows(report):
-    """The by-type breakdown rows with a headline count, as text cells."""
-    return [[g["type"], human(g["mult_adds"]), percent(g["mult_adds_share"]),
-             human(g["params"]), percent(g["params_share"])]
-            for g in report["by_type"] if g["mult_adds"] or g["params"]]
+def total_row(report, all_layers=False):
+    """The table's footer: the totals in the columns' order."""
+    t = report["totals"]
+    row = {"name": "Total", "type": "", "kernel": "", "output": None, "mult_adds": t["mult_adds"],
+           "params": t["params"], "bn_params": t["bn_params"], "other_ops": t["other_ops"],
+           "mult_adds_share": 1.0 if t["mult_adds"] else 0.0, "flops": t.get("flops", 0)}
+    return [("" if column.header == "Output" else cell(row))
+            for column, cell in layer_columns(report, all_layers)]
 
 
-TYPE_HEADER = ["Type", "Mult-adds", "MA %", "Params", "Params %"]
+GROUPS = {"type": ("by_type", "type", "Type"), "stage": ("by_stage", "stage", "Stage"),
+          "resolution": ("by_resolution", "resolution", "Output size")}
+GROUP_TITLES = {"type": "By layer type", "stage": "By stage", "resolution": "By output size"}
 
 
-def summary_lines(report, shown=None):
+def group_rows(report, by):
+    """The cells of one breakdown (--by type|stage|resolution): groups with mult-adds or
+    params, in the report's order (types by mult-adds)."""
+    key, label, _ = GROUPS[by]
+    return [[str(g[label]) or "(no stage)", f"{g['layers']:,}", human(g["mult_adds"]),
+             percent(g["mult_adds_share"]), human(g["params"]), percent(g["params_share"])]
+            for g in report.get(key, []) if g["mult_adds"] or g["params"]]
+
+
+def group_header(by):
+    return [GROUPS[by][2], "Layers", "Mult-adds", "MA %", "Params", "Params %"]
+
+
+def fold(rows, depth):
+    """Rows folded to ``depth`` parts of their names ('stage4/block3' at depth 2): each run of
+    layers under one name becomes one row with their summed counts, its last output and,
+    as type, how many layers it holds."""
+    folded = []
+    for row in rows:
+        key = "/".join(row["name"].split("/")[:depth])
+        last = folded[-1] if folded else None
+        if last is not None and last["name"] == key and last.get("folded"):
+            for count in ("mult_adds", "params", "bn_params", "other_ops", "flops",
+                          "mult_adds_share", "params_share"):
+                if count in row:
+                    last[count] += row[count]
+            last["folded"] += 1
+            last["type"] = f"{last['folded']} layers"
+            last["output"] = row["output"]
+        elif key != row["name"]:
+            folded.append(dict(row, name=key, type="1 layer", kernel="", folded=1))
+        else:
+            folded.append(row)
+    return folded
+
+
+def shown_layers(report, all_layers, depth=None):
+    """The rows the table shows: by default only rows with mult-adds or params;
+    with ``depth``, blocks folded into one row each."""
+    rows = report["layers"]
+    if depth:
+        rows = fold(rows, depth)
+    if all_layers:
+        return rows
+    return [r for r in rows if r["mult_adds"] or r["params"]]
+
+
+def summary_lines(report, shown=None, depth=None):
     """The lines under the tables; ``shown`` is the list of rows the table listed."""
     t = report["totals"]
     lines = [f"Total: {human(t['mult_adds'])} mult-adds ({t['mult_adds']:,}) and "
              f"{human(t['params'])} params ({t['params']:,}: weights + biases)."]
     if "flops" in t:
         lines.append(f"FLOPs = 2 x mult-adds = {human(t['flops'])} ({t['flops']:,}).")
-    lines.append(f"Not in the totals: {human(t['bn_params'])} batch norm params; "
-                 f"{human(t['other_ops'])} other ops (batch norm, activations, pooling, adds).")
-    layers = f"{t['layers']} layers"
-    if shown is not None and len(shown) < t["layers"]:
+    lines.append(f"Not in the totals: {human(t['bn_params'])} batch norm params "
+                 f"({t['bn_params']:,}); {human(t['other_ops'])} other ops (batch norm, "
+                 f"activations, pooling, adds).")
+    layers = f"{t['layers']:,} layers"
+    if depth:
+        layers += f", folded to depth {depth} of their names ({len(shown):,} rows)"
+    elif shown is not None and len(shown) < t["layers"]:
         types = sorted({r["type"] for r in report["layers"] if not (r["mult_adds"] or r["params"])})
-        layers += (f"; {t['layers'] - len(shown)} without mult-adds or params are not listed "
+        layers += (f"; {t['layers'] - len(shown):,} without mult-adds or params are not listed "
                    f"({', '.join(types)}): --all-layers lists them")
     lines.append(layers + ".")
     if "standard_conv" in report:
@@ -83,42 +146,40 @@ def summary_lines(report, shown=None):
     return lines
 
 
-def shown_layers(report, all_layers):
-    """The rows the table shows: by default only layers with mult-adds or params."""
-    if all_layers:
-        return report["layers"]
-    return [r for r in report["layers"] if r["mult_adds"] or r["params"]]
+def print_lines(out, lines):
+    out.write("".join(line + "\n" for line in lines))
 
 
-def render_table(report, out, all_layers=False):
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+def print_table(out, columns, rows, room, style, title=None, footer=None, marked=()):
+    """A title (wrapped), the table, a note on the columns dropped; a blank line after."""
+    from .textable import dropped_note, render, wrap
 
-    console = Console(file=out, highlight=False, markup=False, emoji=False)
-    table = Table(title=title(report), title_justify="left", show_footer=True,
-                  box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-    columns = layer_columns(report)
-    t = report["totals"]
-    key = "flops" if "flops" in t else "mult_adds"
-    footers = {"Layer": "Total", "Mult-adds": human(t[key]), "FLOPs": human(t[key]),
-               "Params": human(t["params"]), "MA %": percent(1.0 if t[key] else 0.0)}
-    for header, justify, _ in columns:
-        table.add_column(header, justify=justify, footer=footers.get(header, ""),
-                         overflow="fold", no_wrap=header != "Type")  # names stay whole
-    shown = shown_layers(report, all_layers)
-    for i, row in enumerate(shown, 1):
-        table.add_row(*(cell(i, row) for _, _, cell in columns))
-    console.print(table)
-    by_type = Table(title="By layer type", title_justify="left", box=box.SIMPLE_HEAD,
-                    padding=(0, 1), pad_edge=False)
-    for header in TYPE_HEADER:
-        by_type.add_column(header, justify="left" if header == "Type" else "right")
-    for cells in type_rows(report):
-        by_type.add_row(*cells)
-    console.print(by_type)
-    for line in summary_lines(report, shown):
-        console.print(line)
+    lines = wrap(title, room) if title else []
+    table, dropped = render(columns, rows, room, footer, style, marked)
+    print_lines(out, lines + table + dropped_note(dropped, room) + [""])
+
+
+def render_table(report, out, all_layers=False, by=("type",), depth=None, **_):
+    from .textable import Column, styled, width, wrap
+
+    room, style = width(), styled(out)
+    columns = layer_columns(report, all_layers)
+    shown = shown_layers(report, all_layers, depth)
+    cells = [cell for _, cell in columns]
+    rows = [[cell(r) for cell in cells] for r in shown]
+    print_table(out, [c for c, _ in columns], rows, room, style, title(report),
+                footer=total_row(report, all_layers))
+    for section in by or ():
+        if GROUPS[section][0] not in report:
+            print_lines(out, wrap(f"{GROUP_TITLES[section]}: no layer of this spec names a "
+                                  f"stage.", room) + [""])
+            continue
+        header = group_header(section)
+        print_table(out, [Column(header[0], right=False, elide=True, least=12)]
+                    + [Column(h, keep=1 if "%" in h else None) for h in header[1:]],
+                    group_rows(report, section), room, style, GROUP_TITLES[section])
+    print_lines(out, [w for line in summary_lines(report, shown, depth)
+                      for w in wrap(line, room)])
 
 
 def _md_table(header, rows, right):
@@ -128,25 +189,37 @@ def _md_table(header, rows, right):
     return "\n".join(lines)
 
 
-def render_markdown(report, out, all_layers=False):
-    columns = layer_columns(report)
-    shown = shown_layers(report, all_layers)
-    rows = [[cell(i, r) for _, _, cell in columns] for i, r in enumerate(shown, 1)]
+def _md_rows(out, header, rows, right):
+    """A markdown table written row by row (``rows`` may be a generator)."""
+    out.write("| " + " | ".join(header) + " |\n|"
+              + "|".join("---:" if r else "---" for r in right) + "|\n")
+    for row in rows:
+        out.write("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |\n")
+
+
+def render_markdown(report, out, all_layers=False, by=("type",), depth=None, **_):
+    columns = layer_columns(report, all_layers)
+    shown = shown_layers(report, all_layers, depth)
+    cells = [cell for _, cell in columns]
     out.write(f"### {title(report)}\n\n")
-    out.write(_md_table([h for h, _, _ in columns], rows, [j == "right" for _, j, _ in columns]))
-    out.write("\n\n#### By layer type\n\n")
-    out.write(_md_table(TYPE_HEADER, type_rows(report), [False, True, True, True, True]))
-    lines = summary_lines(report, shown)
-    out.write("\n\n" + "\n".join(line + "  " for line in lines).rstrip() + "\n")
+    _md_rows(out, [c.header for c, _ in columns],
+             ([cell(r) for cell in cells] for r in shown), [c.right for c, _ in columns])
+    for section in by or ():
+        if GROUPS[section][0] in report:
+            out.write(f"\n#### {GROUP_TITLES[section]}\n\n")
+            _md_rows(out, group_header(section), group_rows(report, section),
+                     [False, True, True, True, True, True])
+    lines = summary_lines(report, shown, depth)
+    out.write("\n" + "\n".join(line + "  " for line in lines).rstrip() + "\n")
 
 
 CSV_FIELDS = ("name", "type", "category", "stage", "output", "kernel", "mult_adds", "params",
               "bn_params", "other_ops", "mult_adds_share", "params_share")
 
 
-def render_csv(report, out, all_layers=True):
-    """One row per layer, exact counts; with --flops a flops column, with --explain the
-    two formula columns (mult_adds_formula, params_formula)."""
+def render_csv(report, out, all_layers=True, **_):
+    """One row per layer, written as it is made, exact counts; with --flops a flops
+    column, with --explain the two formula columns (mult_adds_formula, params_formula)."""
     writer = csv.writer(out, lineterminator="\n")
     fields = CSV_FIELDS + (("flops",) if "flops" in report["totals"] else ())
     explained = "separable_pairs" in report
@@ -158,8 +231,47 @@ def render_csv(report, out, all_layers=True):
         writer.writerow(cells)
 
 
-def render_json(data, out, all_layers=True):
-    out.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+def write_json(data, out, compact=False):
+    """``data`` as strict JSON, written piece by piece: a list of mappings (layers, groups,
+    points, results) one item per line (or, with ``compact``, without spaces), so that a
+    report of a million layers is never held as one string."""
+    encode = json.JSONEncoder(allow_nan=False, separators=(",", ":") if compact else None).encode
+    pretty = json.JSONEncoder(allow_nan=False, indent=None if compact else 2).encode
+
+    def write(value, indent):
+        if isinstance(value, dict) and value:
+            inner = "" if compact else indent + "  "
+            out.write("{" if compact else "{\n")
+            for n, (key, item) in enumerate(value.items()):
+                if n:
+                    out.write("," if compact else ",\n")
+                out.write(f"{inner}{json.dumps(key)}:" if compact else f"{inner}{json.dumps(key)}: ")
+                write(item, inner)
+            out.write("}" if compact else f"\n{indent}}}")
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            inner = "" if compact else indent + "  "
+            out.write("[" if compact else "[\n")
+            for n, item in enumerate(value):
+                if n:
+                    out.write("," if compact else ",\n")
+                if isinstance(item, dict) and any(isinstance(v, list) and v and
+                                                  isinstance(v[0], dict) for v in item.values()):
+                    out.write(inner)
+                    write(item, inner)  # a report inside compare's list
+                else:
+                    out.write(inner + encode(item))
+            out.write("]" if compact else f"\n{indent}]")
+        elif compact:
+            out.write(encode(value))
+        else:
+            out.write(pretty(value).replace("\n", "\n" + indent))
+
+    write(data, "")
+    out.write("\n")
+
+
+def render_json(data, out, all_layers=True, compact=False, **_):
+    write_json(data, out, compact)
 
 
 RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv,
@@ -168,32 +280,64 @@ RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv,
 
 # ---------------------------------------------------------------- check results
 
-def in_unit(value, unit):
-    """A checked value written in the unit it was printed in: '568.74M', '1.91%'."""
+def in_unit(value, unit, digits=None):
+    """A checked value written in the unit it was printed in: '568.74M', '1.91%'; with
+    ``digits``, that many decimals."""
     from .check import SCALE
 
-    if unit == "":
-        return f"{round(value):,}" if float(value).is_integer() else f"{value:,.4g}"
-    digits = 2 if unit in ("%", "M", "G", "B") else 1
-    return f"{value / SCALE[unit]:,.{digits}f}{unit}"
+    if digits is None:
+        if unit == "":
+            return f"{round(value):,}" if float(value).is_integer() else f"{value:,.4g}"
+        digits = 2 if unit in ("%", "M", "G", "B") else 1
+    text = f"{value / SCALE[unit]:,.{digits}f}"
+    return ("0" if float(text.replace(",", "")) == 0 else text) + unit
+
+
+def decimals(printed):
+    """How many decimals a printed number has: '52.3M' -> 1, '569M' -> 0."""
+    whole, dot, rest = printed.strip().partition(".")
+    return len([c for c in rest if c.isdigit()]) if dot else 0
+
+
+def signed(value, text):
+    """'+0.42M' for a positive deviation that does not print as zero."""
+    return "+" + text if value > 0 and text.rstrip("KMGB%") != "0" else text
 
 
 def check_rows(results):
-    """Text cells of the check table: Line, What, Documented, Computed, Deviation, OK."""
+    """Text cells of the check table: Line, What, Documented (as printed), Computed (at
+    the printed precision), Tolerance, Deviation (in the printed unit), Verdict."""
     rows = []
     for r in results:
+        unit, places = r["unit"], decimals(r["printed"])
         documented = r["printed"]
+        if r["why"]:  # the value checked in place of a misprint, at its own precision
+            checked = in_unit(r["expected"], unit)
+            documented += f" -> {checked} *"
+            places = decimals(checked.rstrip("KMGB%"))
+        finer = places + 2
         if r.get("printed_as") == "truncated":
-            documented += " (truncated)"
-        elif r["why"]:
-            documented += f" -> {in_unit(r['expected'], r['unit'])} *"
-        deviation = r["deviation"] / r["expected"] if r["expected"] else 0.0
-        rows.append([str(r["line"]), r["what"], documented, in_unit(r["computed"], r["unit"]),
-                     f"{100 * deviation:+.2f}%", "ok" if r["passed"] else "FAIL"])
+            tolerance = f"[0, +{2 * r['tolerance'] / _scale(unit):g}{unit})"
+            above = r["computed"] - r["expected"] + r["tolerance"]
+            deviation = signed(above, in_unit(above, unit, finer))
+        else:
+            tolerance = f"±{r['tolerance'] / _scale(unit):g}{unit}"
+            deviation = signed(r["deviation"], in_unit(r["deviation"], unit, finer))
+        computed = r["computed"]
+        if r.get("printed_as") == "truncated":  # shown as the source would print it
+            step = _scale(unit) * 10 ** -places
+            computed = (computed // step) * step
+        rows.append([str(r["line"]), r["what"], documented, in_unit(computed, unit, places),
+                     tolerance, deviation, "ok" if r["passed"] else "FAIL"])
     return rows
 
 
-CHECK_HEADER = ["Line", "What", "Documented", "Computed", "Dev.", "OK"]
+def _scale(unit):
+    from .check import SCALE
+    return SCALE[unit]
+
+
+CHECK_HEADER = ["Line", "What", "Documented", "Computed", "Tolerance", "Deviation", "Verdict"]
 
 
 def check_summary(results):
@@ -204,23 +348,35 @@ def check_summary(results):
     return text
 
 
-def check_table(results, out):
-    from rich.console import Console
-    from rich.table import Table
+def shown_path(spec, path):
+    """Where a checked spec is, for the reader: relative to the current folder, or its
+    name if it lies outside (a shipped spec)."""
+    import os
 
-    console = Console(file=out, highlight=False, markup=False, emoji=False)
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        relative = path
+    if relative.startswith(".."):
+        return spec if spec != path else path
+    return relative if spec in (path, relative) else f"{spec} ({relative})"
+
+
+def check_table(results, out):
+    from .textable import Column, styled, width, wrap
+
+    room, style = width(), styled(out)
+    columns = [Column("Line"), Column("What", right=False, wrap=True, least=16),
+               Column("Documented", right=False, wrap=True), Column("Computed"),
+               Column("Tolerance", keep=2), Column("Deviation", keep=1),
+               Column("Verdict", right=False)]
     by_spec = {}
     for r in results:
         by_spec.setdefault((r["spec"], r["path"]), []).append(r)
     for (spec, path), items in by_spec.items():
-        table = Table(title=spec if spec == path else f"{spec} ({path})", title_justify="left")
-        for header in CHECK_HEADER:
-            table.add_column(header, justify="left" if header in ("What", "Documented", "OK")
-                             else "right", overflow="fold")
-        for cells in check_rows(items):
-            table.add_row(*cells, style=None if cells[-1] == "ok" else "bold red")
-        console.print(table)
-    console.print(check_summary(results))
+        print_table(out, columns, check_rows(items), room, style, shown_path(spec, path),
+                    marked={i for i, r in enumerate(items) if not r["passed"]})
+    print_lines(out, wrap(check_summary(results), room))
 
 
 def check_json(results, out):

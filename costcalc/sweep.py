@@ -230,7 +230,7 @@ def split_columns(title, header, rows, available):
               for j, name in enumerate(header)]
     parts, current = [], []
     for j in range(1, len(header)):
-        if current and 2 + widths[0] + sum(3 + widths[k] for k in current + [j]) > available:
+        if current and widths[0] + sum(2 + widths[k] for k in current + [j]) > available:
             parts.append(current)
             current = []
         current.append(j)
@@ -263,26 +263,25 @@ def notes(sweep):
 
 
 def render_table(sweep, out, layout="grid"):
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    """Each grid (or the long list) as a plain table that fits the terminal: a grid too
+    wide is split into several tables; the long layout drops its exact columns first."""
+    from .textable import Column, dropped_note, render, styled, width, wrap
 
-    console = Console(file=out, highlight=False, markup=False, emoji=False)
+    room, style = width(), styled(out)
     if layout == "long":
         tables = [(f"{sweep['name']}: mult-adds and params", LONG_HEADER, long_rows(sweep))]
     else:
         tables = [part for table in grid_tables(sweep) for part in
-                  split_columns(*table, console.width)]
+                  split_columns(*table, room)]
+    text = []
     for title, header, rows in tables:
-        console.print(title, soft_wrap=True)  # not the table's title: it would wrap
-        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-        for i, name in enumerate(header):
-            table.add_column(name, justify="left" if i == 0 else "right")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
+        columns = [Column(name, right=i > 0, keep=1 if "exact" in name else None)
+                   for i, name in enumerate(header)]
+        table, dropped = render(columns, rows, room, style=style)
+        text += wrap(title, room) + table + dropped_note(dropped, room) + [""]
     for line in notes(sweep):
-        console.print(line)
+        text += wrap(line, room)
+    out.write("".join(line + "\n" for line in text))
 
 
 def render_markdown(sweep, out, layout="grid"):

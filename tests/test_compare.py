@@ -8,7 +8,8 @@ import math
 import click
 import pytest
 
-from costcalc.compare import chosen_sections, column_widths, parse_column
+from costcalc.compare import (chosen_sections, column_groups, column_widths, header_lines,
+                              parse_column)
 
 # MobileNet Table 1, after the 3x3 stem: (pointwise out channels, depthwise stride)
 MOBILENET_BODY = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 \
@@ -241,17 +242,15 @@ def test_chosen_sections():
     assert chosen_sections(same, ("resolution", "type")) == ["type", "resolution"]
 
 
-def test_column_widths_fit_or_shrink_to_whole_words():
+def test_column_widths_hold_whole_cells_and_header_words():
     sections = [("Totals", [["Mult-adds", "568.74M", "1.00M"]]),
                 ("Mult-adds by layer type", [["conv 1x1", "539.49M 94.86%", "9K 0.9%"]])]
-    header = ["", "MobileNet", "MobileNet a0.5"]
-    # room enough: cells and headers on one line
-    assert column_widths(header, sections, 80) == [9, 14, 14]
-    # the cells need 9 + 14 + 7 and the overhead is 2 + 3 * 2: at 40 the second header
-    # wraps; at 36 the widest column gives way first, never below its longest word
-    assert column_widths(header, sections, 40) == [9, 14, 9]
-    assert column_widths(header, sections, 36) == [9, 10, 9]
-    assert column_widths(header, sections, 20) == [9, 7, 5]
+    # each column as wide as its longest cell or header word ('FD-' 'MobileNet' 'a0.5')
+    assert column_widths(["MobileNet", "FD-MobileNet a0.5"], sections) == (9, [14, 9])
+    assert header_lines("FD-MobileNet a0.5", 9) == ["FD-", "MobileNet", "a0.5"]
+    # groups of columns that fit beside the label column, never splitting one
+    assert column_groups(9, [14, 9], 36, 2) == [[0, 1]]
+    assert column_groups(9, [14, 9], 30, 2) == [[0], [1]]
 
 
 # ---------------------------------------------------------------- golden outputs

@@ -229,7 +229,7 @@ def test_json_has_explain_on_every_row_and_pairs(run_cli):
 
 
 def test_table_appends_formulas_and_pairs(run_cli, golden):
-    result = run_cli("mobilenet", "--explain")
+    result = run_cli("mobilenet", "--explain", columns=200)  # formulas wrap at the width
     assert result.code == 0, result.err
     assert ("conv1: D_k^2 * M * N * D_f^2 = 3*3*3*32*112*112 = 10,838,016 mult-adds; "
             "params D_k^2 * M * N = 3*3*3*32 = 864") in result.out
@@ -254,7 +254,7 @@ def test_markdown_and_csv(run_cli, golden):
 
 
 def test_explain_with_standard_conv_has_no_pairs_left(run_cli):
-    result = run_cli("mobilenet", "--explain", "--standard-conv")
+    result = run_cli("mobilenet", "--explain", "--standard-conv", columns=200)
     assert result.code == 0, result.err
     assert ("separable7/dw+pw: D_k^2 * M * N * D_f^2 = 3*3*512*512*14*14 = 462,422,016 "
             "mult-adds") in result.out

@@ -239,7 +239,7 @@ def test_a_grid_too_wide_for_the_terminal_is_split_into_parts(run_cli, golden):
     golden("sweep_mobilenet_split_80.table", result.out)
     wide = run_cli(*args, columns=140)
     assert "(1 of 2)" not in wide.out
-    assert "96px   Params" in wide.out
+    assert "96px  Params" in wide.out
 
 
 def test_split_columns_keeps_the_first_column_and_no_lone_last_column():

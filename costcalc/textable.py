@@ -1,0 +1,156 @@
+"""Plain text tables that fit the terminal, shared by every ``--format table`` output.
+
+The rules (docs/commands.md, "Tables"): one line per row; a number or a shape is never split;
+a column marked ``elide`` (layer names) is shortened in the middle first
+(``bottleneck17/…/project``); then the columns with the lowest ``keep`` are dropped whole and
+the caller says which; no trailing spaces; prose is wrapped at the width; escape codes
+(bold headers, bold red failures) only when the output is a terminal and ``NO_COLOR`` is not
+set. A column marked ``wrap`` (check's descriptions) wraps between words instead, the
+one exception to one line per row.
+"""
+import os
+import shutil
+import textwrap
+
+GAP = "  "
+ELLIPSIS = "…"
+RULE = "─"
+
+
+def width():
+    """The terminal's width: $COLUMNS, else the terminal's, else 80 (output to a file)."""
+    return max(20, shutil.get_terminal_size((80, 24)).columns)
+
+
+def styled(out):
+    """Whether ``out`` may carry escape codes: a terminal, and NO_COLOR not set."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(out, "isatty", lambda: False)())
+
+
+def bold(text, on, red=False):
+    if not on:
+        return text
+    return f"\x1b[1;31m{text}\x1b[0m" if red else f"\x1b[1m{text}\x1b[0m"
+
+
+def wrap(text, columns, indent=""):
+    """Prose wrapped between words at ``columns`` (a long word stays whole)."""
+    return textwrap.wrap(text, columns, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False) or [""]
+
+
+def elide(text, room):
+    """``text`` in at most ``room`` characters, shortened in the middle: inner path
+    segments give way, those without digits and the longest first, so that indices stay (``stage5/1/…/stochastic_depth``,
+    ``bottleneck17/…/project``); else characters in the middle."""
+    if len(text) <= room:
+        return text
+    parts = text.split("/")
+    inner, gone = list(range(1, len(parts) - 1)), set()
+    while inner:
+        j = max(inner, key=lambda k: (not any(c.isdigit() for c in parts[k]), len(parts[k]), k))
+        inner.remove(j)
+        gone.add(j)
+        kept = [p if k not in gone else None for k, p in enumerate(parts)]
+        short = "/".join(p if p is not None else ELLIPSIS for k, p in enumerate(kept)
+                         if p is not None or kept[k - 1] is not None)
+        if len(short) <= room:
+            return short
+    if room < 3:
+        return text[:room]
+    tail = (room - 1) // 2 + (room - 1) % 2
+    return text[:room - 1 - tail] + ELLIPSIS + text[-tail:]
+
+
+class Column:
+    """A column: header (lines split at '\\n'), alignment, whether it may be elided or
+    wrapped, and ``keep``: columns are dropped lowest first (None: never)."""
+
+    def __init__(self, header, right=True, keep=None, elide=False, wrap=False, least=8):
+        self.header, self.right, self.keep = header, right, keep
+        self.elide, self.wrap, self.least = elide, wrap, least
+
+
+def fit(columns, rows, room, gap=GAP):
+    """(indices of the columns shown, their widths) for ``room`` characters."""
+    natural = []
+    for j, col in enumerate(columns):
+        cells = [len(row[j]) for row in rows]
+        natural.append(max([len(line) for line in col.header.split("\n")] + cells))
+    shown = list(range(len(columns)))
+
+    def least(j):
+        col = columns[j]
+        if col.wrap:
+            return min(natural[j], max([col.least] + [len(w) for w in col.header.split("\n")]
+                                       + [len(w) for row in rows for w in row[j].split()]))
+        if col.elide:
+            return min(natural[j], max(col.least, len(col.header)))
+        return natural[j]
+
+    def total(js, widths):
+        return sum(widths[j] for j in js) + len(gap) * (len(js) - 1)
+
+    while True:
+        widths = {j: least(j) for j in shown}
+        if total(shown, widths) <= room or all(columns[j].keep is None for j in shown):
+            break
+        shown.remove(min((j for j in shown if columns[j].keep is not None),
+                         key=lambda j: (columns[j].keep, -j)))
+    spare = room - total(shown, widths)
+    for j in shown:  # give the room back to the shrinkable columns, in order
+        extra = min(natural[j] - widths[j], max(spare, 0))
+        widths[j] += extra
+        spare -= extra
+    return shown, [widths[j] for j in shown]
+
+
+def render(columns, rows, room, footer=None, style=False, marked=(), gap=GAP):
+    """The table's lines and the headers of the columns dropped for lack of room.
+    ``footer`` is one more row under a rule (totals); rows whose index is in ``marked``
+    are drawn bold red where ``style`` allows."""
+    shown, widths = fit(columns, rows + ([footer] if footer else []), room, gap)
+    dropped = [columns[j].header.replace("\n", " ") for j in range(len(columns))
+               if j not in shown]
+    cols = [columns[j] for j in shown]
+
+    def line(cells):
+        text = gap.join(c.rjust(w) if col.right else c.ljust(w)
+                        for c, col, w in zip(cells, cols, widths))
+        return text.rstrip()
+
+    def lines(row):
+        cells = []
+        for j, col, w in zip(shown, cols, widths):
+            cell = row[j]
+            if col.wrap:
+                cell = wrap(cell, w)
+            else:
+                cell = [elide(cell, w) if col.elide else cell]
+            cells.append(cell)
+        height = max(len(c) for c in cells)
+        return [line([c[k] if k < len(c) else "" for c in cells]) for k in range(height)]
+
+    header = [col.header.split("\n") for col in cols]
+    depth = max(len(h) for h in header)
+    out = [bold(line([(h[k - depth + len(h)] if k >= depth - len(h) else "") for h in header]),
+                style) for k in range(depth)]
+    out.append(RULE * min(room, sum(widths) + len(gap) * (len(widths) - 1)))
+    for i, row in enumerate(rows):
+        red = i in marked
+        out += [bold(text, style and red, red=True) for text in lines(row)]
+    if footer:
+        out.append(RULE * min(room, sum(widths) + len(gap) * (len(widths) - 1)))
+        out += [bold(text, style) for text in lines(footer)]
+    return out, dropped
+
+
+def dropped_note(dropped, room):
+    """One line (wrapped) naming the columns left out, or nothing."""
+    if not dropped:
+        return []
+    return wrap(f"Not shown at {room} columns: {', '.join(dropped)} (a wider terminal, "
+                f"COLUMNS=N, or --format csv shows {'them' if len(dropped) > 1 else 'it'}).",
+                room)
