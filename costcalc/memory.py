@@ -95,10 +95,12 @@ def model_bytes(learned, weight_bits, density=1.0, index_bits=0):
 class Hardware:
     """A hardware profile: peak mult-adds per second and memory bandwidth."""
 
-    def __init__(self, name, title, mult_adds_per_second, bytes_per_second, sources):
+    def __init__(self, name, title, mult_adds_per_second, bytes_per_second, sources,
+                 activation_bits=32, weight_bits=32):
         self.name, self.title = name, title
         self.mult_adds_per_second, self.bytes_per_second = mult_adds_per_second, bytes_per_second
         self.sources = sources
+        self.activation_bits, self.weight_bits = activation_bits, weight_bits  # its figures
 
 
 def _profiles(path):
@@ -119,8 +121,15 @@ def _profiles(path):
                     f"profile {name}: {key} must be a positive number, not {show(value)}")
             figures.append(value)
         sources = body.get("sources", [])
+        precision = body.get("precision", {})
+        bits = [precision.get(key, 32) if isinstance(precision, dict) else 32
+                for key in ("activation_bits", "weight_bits")]
+        for value in bits:
+            if isinstance(value, bool) or value not in (32, 16, 8):
+                raise body.pos.get("precision", where).error(
+                    f"profile {name}: precision bits must be 32, 16 or 8, not {show(value)}")
         found[name] = Hardware(name, str(body.get("name", name)), figures[0], figures[1],
-                               sources if isinstance(sources, list) else [sources])
+                               sources if isinstance(sources, list) else [sources], *bits)
     return found
 
 
@@ -191,8 +200,8 @@ def annotate(report, graph, activation_bits=None, weight_bits=None, density=None
                            "index_bits": index_bits or 0}
     if hardware_choice is not None:
         profile = hardware(hardware_choice)
-        bits_a = activation_bits or 32
-        bits_w = weight_bits or 32
+        bits_a = activation_bits or profile.activation_bits   # the options, else the
+        bits_w = weight_bits or profile.weight_bits           # precision the profile assumes
         for row, figures in zip(rows, roofline(graph, profile, bits_a, bits_w)):
             row.update(figures)
         totals["latency_s"] = sum(r["latency_s"] for r in rows)
