@@ -231,11 +231,26 @@ def render_csv(report, out, all_layers=True, **_):
         writer.writerow(cells)
 
 
+def _row_encoder(compact):
+    """One C-encoder for every row (json.dumps would build one per call): strict, no NaN."""
+    from json.encoder import c_make_encoder, encode_basestring_ascii
+
+    def refuse(value):
+        raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+    if c_make_encoder is None:  # a Python without the C accelerator
+        encoder = json.JSONEncoder(allow_nan=False, separators=(",", ":") if compact else None)
+        return encoder.encode
+    make = c_make_encoder(None, refuse, encode_basestring_ascii, None,
+                          ":" if compact else ": ", "," if compact else ", ", False, False, False)
+    return lambda value: "".join(make(value, 0))
+
+
 def write_json(data, out, compact=False):
     """``data`` as strict JSON, written piece by piece: a list of mappings (layers, groups,
-    points, results) one item per line (or, with ``compact``, without spaces), so that a
-    report of a million layers is never held as one string."""
-    encode = json.JSONEncoder(allow_nan=False, separators=(",", ":") if compact else None).encode
+    points, results) one item per line (or, with ``compact``, without spaces), in chunks of
+    a thousand, so that a report of a million layers is never held as one string."""
+    encode = _row_encoder(compact)
     pretty = json.JSONEncoder(allow_nan=False, indent=None if compact else 2).encode
 
     def write(value, indent):
@@ -251,15 +266,18 @@ def write_json(data, out, compact=False):
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             inner = "" if compact else indent + "  "
             out.write("[" if compact else "[\n")
-            for n, item in enumerate(value):
-                if n:
-                    out.write("," if compact else ",\n")
-                if isinstance(item, dict) and any(isinstance(v, list) and v and
-                                                  isinstance(v[0], dict) for v in item.values()):
+            nested = any(isinstance(v, list) and v and isinstance(v[0], dict)
+                         for v in value[0].values())
+            if nested:  # reports inside compare's list
+                for n, item in enumerate(value):
+                    out.write(("," if compact else ",\n") if n else "")
                     out.write(inner)
-                    write(item, inner)  # a report inside compare's list
-                else:
-                    out.write(inner + encode(item))
+                    write(item, inner)
+            else:
+                sep = "," if compact else ",\n" + inner
+                for n in range(0, len(value), 1000):
+                    chunk = sep.join(map(encode, value[n:n + 1000]))
+                    out.write((sep if n else inner) + chunk)
             out.write("]" if compact else f"\n{indent}]")
         elif compact:
             out.write(encode(value))
