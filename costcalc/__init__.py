@@ -1,10 +1,12 @@
 """costcalc: analytical mult-add and parameter counts of convolutional networks.
 
-Library use::
+Library use (docs/api.md)::
 
     from costcalc import analyze
     report = analyze("mobilenet", alpha=0.5, rho=0.714)
-    report["totals"]["mult_adds"]
+    report.totals.mult_adds            # typed views (costcalc.api) ...
+    report["totals"]["mult_adds"]      # ... of the --format json dict
+    costcalc.compare(["mobilenet", "shufflenet"]); costcalc.sweep("mobilenet", [1, 0.5])
 """
 __version__ = "0.1.0"
 
@@ -13,8 +15,8 @@ def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
             standard_conv=False, explain=False, convention="paper", activation_bits=None,
             weight_bits=None, density=None, index_bits=None, hardware=None):
     """Load ``spec`` (a path, a shipped name, YAML text or a dict), build its graph, return
-    the report dict (the ``--format json`` output; ``standard_conv`` and ``explain`` as the
-    options of the same names, docs/explain.md; ``convention`` a name of
+    the report (a costcalc.api.Report: the ``--format json`` dict with typed views;
+    ``standard_conv`` and ``explain`` as the options of the same names, docs/explain.md; ``convention`` a name of
     docs/conventions.md; the memory, model-size and roofline options as docs/memory.md).
     Bad input raises ValueError (a
     costcalc.errors.SpecError) whose text is the line the command line prints."""
@@ -47,7 +49,23 @@ def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
             from . import memory
             memory.annotate(report, graph, activation_bits, weight_bits, density, index_bits,
                             hardware)
-        return report
+        from .api import Report
+        return Report(report)
     finally:
         if collecting:
             gc.enable()
+
+
+_API = ("Report", "Layer", "Totals", "Group", "Comparison", "Sweep", "SweepPoint")
+
+
+def __getattr__(name):
+    """The typed API's classes, imported when first used (start-up stays small);
+    ``costcalc.compare`` and ``costcalc.sweep`` are modules that can be called."""
+    if name in _API:
+        from . import api
+        return getattr(api, name)
+    if name in ("compare", "sweep"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'costcalc' has no attribute {name!r}")

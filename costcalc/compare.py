@@ -9,6 +9,7 @@ says otherwise. Each column is analysed exactly as ``costcalc SPEC`` would be
 them: table (rich), markdown, csv, json (``{"reports": [report, ...]}``).
 """
 import csv
+import sys
 import os
 import textwrap
 
@@ -379,3 +380,14 @@ def render_json_reports(results, out, sections=()):
 
 RENDERERS = {"table": render_table, "json": render_json_reports, "csv": render_csv,
              "markdown": render_markdown}
+
+
+class _CallableModule(type(csv)):
+    """``costcalc.compare(...)`` calls costcalc.api.compare (docs/api.md)."""
+
+    def __call__(self, *args, **kwargs):
+        from .api import compare
+        return compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -12,6 +12,7 @@ and, with ``--plot``, a PNG or SVG through matplotlib (an optional extra).
 """
 import csv
 import re
+import sys
 
 import click
 
@@ -396,3 +397,14 @@ def _tick_text(value):
         if value >= size:
             return f"{value / size:g}{suffix}"
     return f"{value:g}"
+
+
+class _CallableModule(type(csv)):
+    """``costcalc.sweep(...)`` calls costcalc.api.sweep (docs/api.md)."""
+
+    def __call__(self, *args, **kwargs):
+        from .api import sweep
+        return sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,244 @@
+"""The typed Python API (docs/api.md): ``analyze``, ``compare`` and ``sweep`` as functions.
+
+``Report`` is the ``--format json`` dict itself (so ``report["totals"]["mult_adds"]`` and
+``json.dumps(report)`` keep working) with typed, read-only views: ``report.totals``
+(``Totals``), ``report.layers`` (``Layer``), ``report.by_type`` (``Group``)...
+``report.to_dict()`` is the plain JSON dict. Bad arguments raise ``ValueError`` whose text is
+the line the command line prints.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence, Union
+
+SpecArg = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+"""A spec: a path, a shipped name, YAML text or a dict."""
+
+_LAYER_KEYS = ("name", "type", "category", "inputs", "output", "kernel", "stage", "line",
+               "mult_adds", "params", "bn_params", "other_ops", "mult_adds_share",
+               "params_share")
+_COUNT_KEYS = ("mult_adds", "params", "bn_params", "other_ops", "layers")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer: its output shape (C, H, W) and exact counts. ``extra`` holds the keys
+    that options add (``flops``, ``explain``, the memory figures)."""
+    name: str
+    type: str
+    category: str
+    inputs: tuple[str, ...]
+    output: tuple[int, int, int]
+    kernel: str
+    stage: str
+    line: int
+    mult_adds: int
+    params: int
+    bn_params: int
+    other_ops: int
+    mult_adds_share: float
+    params_share: float
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> "Layer":
+        values = {k: row[k] for k in _LAYER_KEYS}
+        values["inputs"], values["output"] = tuple(row["inputs"]), tuple(row["output"])
+        return cls(**values, extra={k: v for k, v in row.items() if k not in _LAYER_KEYS})
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The network's totals: mult-adds and params (weights + biases) of conv and fc layers;
+    batch norm params and other ops apart; ``extra`` the keys options add."""
+    mult_adds: int
+    params: int
+    bn_params: int
+    other_ops: int
+    layers: int
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def flops(self) -> int:
+        """2 x mult-adds."""
+        return 2 * self.mult_adds
+
+
+@dataclass(frozen=True)
+class Group:
+    """A breakdown row: the layers of one type, stage or output size and their counts."""
+    key: str
+    layers: int
+    mult_adds: int
+    params: int
+    bn_params: int
+    other_ops: int
+    mult_adds_share: float
+    params_share: float
+
+
+def _groups(items: Sequence[Mapping[str, Any]], key: str) -> list[Group]:
+    return [Group(str(g[key]), g["layers"], g["mult_adds"], g["params"], g["bn_params"],
+                  g["other_ops"], g["mult_adds_share"], g["params_share"]) for g in items]
+
+
+class Report(dict):
+    """The report of one spec: the ``--format json`` dict with typed views."""
+
+    @property
+    def name(self) -> str:
+        return self["name"]
+
+    @property
+    def convention(self) -> str:
+        return self["convention"]
+
+    @property
+    def alpha(self) -> float:
+        return self["alpha"]
+
+    @property
+    def rho(self) -> float:
+        return self["rho"]
+
+    @property
+    def input(self) -> tuple[int, int, int]:
+        return tuple(self["input"])
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The spec's parameters as resolved (``classes``, ``groups``...)."""
+        return dict(self["params"])
+
+    @property
+    def totals(self) -> Totals:
+        t = self["totals"]
+        return Totals(*(t[k] for k in _COUNT_KEYS),
+                      extra={k: v for k, v in t.items() if k not in _COUNT_KEYS})
+
+    @property
+    def layers(self) -> list[Layer]:
+        return [Layer.from_dict(row) for row in self["layers"]]
+
+    @property
+    def by_type(self) -> list[Group]:
+        return _groups(self["by_type"], "type")
+
+    @property
+    def by_stage(self) -> list[Group]:
+        """Empty when no layer names a stage."""
+        return _groups(self.get("by_stage", []), "stage")
+
+    @property
+    def by_resolution(self) -> list[Group]:
+        return _groups(self["by_resolution"], "resolution")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain dict of ``costcalc SPEC --format json``."""
+        return dict(self)
+
+    def to_json(self, compact: bool = False) -> str:
+        """The text of ``costcalc SPEC --format json`` (``--compact``)."""
+        return json.dumps(self, allow_nan=False,
+                          **({"separators": (",", ":")} if compact else {"indent": 2}))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Several reports side by side: ``labels[i]`` is the column title of ``reports[i]``."""
+    labels: list[str]
+    reports: list[Report]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dict of ``costcalc compare --format json``."""
+        return {"reports": [r.to_dict() for r in self.reports]}
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point of a sweep: the multipliers, the input side and the totals."""
+    alpha: float
+    rho: float
+    resolution: int
+    mult_adds: int
+    params: int
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The totals of one spec over a grid of multipliers, alpha-major."""
+    name: str
+    spec: str
+    convention: str
+    axis: str
+    points: list[SweepPoint]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dict of ``costcalc sweep --format json``."""
+        return {"name": self.name, "spec": self.spec, "convention": self.convention,
+                "points": [vars(p) for p in self.points]}
+
+
+def analyze(spec: SpecArg, alpha: float = 1.0, rho: float = 1.0,
+            resolution: Optional[int] = None, overrides: Optional[Mapping[str, Any]] = None,
+            **options: Any) -> Report:
+    """``costcalc SPEC``: the report of ``spec`` (a path, a shipped name, YAML text or a
+    dict) at the width multiplier ``alpha`` and resolution multiplier ``rho`` (or input side
+    ``resolution``), with ``overrides`` of the spec's parameters; ``options`` as
+    costcalc.analyze (``flops``, ``standard_conv``, ``explain``, ``convention``...)."""
+    from . import analyze as analyze_spec
+
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    return analyze_spec(spec, alpha, rho, resolution, overrides, **options)
+
+
+def _cli_error(exc: Exception) -> ValueError:
+    """A click usage error as the ValueError the library raises, with the CLI's line."""
+    return ValueError(f"costcalc: error: {exc.format_message()}")
+
+
+def compare(specs: Sequence[str], alpha: float = 1.0, rho: float = 1.0,
+            resolution: Optional[int] = None, overrides: Optional[Mapping[str, Any]] = None,
+            convention: str = "paper") -> Comparison:
+    """``costcalc compare``: each of ``specs`` is a path or shipped name, optionally with
+    ``@SETTINGS`` (``"mobilenet@alpha=0.5,rho=0.714"``, docs/compare.md); the other
+    arguments apply to every column that does not set its own."""
+    import click
+
+    from . import compare as compare_module
+    from .graph import check_settings
+
+    if isinstance(specs, (str, bytes)) or not specs:
+        raise ValueError("costcalc: error: compare needs a list of one or more specs")
+    check_settings(alpha, rho, resolution)
+    sets = {k: str(v) for k, v in (overrides or {}).items()}
+    try:
+        results = compare_module.run(list(specs), alpha, rho, resolution, sets, convention)
+    except click.UsageError as exc:
+        raise _cli_error(exc) from None
+    return Comparison([label for label, _ in results], [Report(r) for _, r in results])
+
+
+def sweep(spec: str, alphas: Sequence[float] = (1.0,), rhos: Optional[Sequence[float]] = None,
+          resolutions: Optional[Sequence[int]] = None,
+          overrides: Optional[Mapping[str, Any]] = None, convention: str = "paper") -> Sweep:
+    """``costcalc sweep``: the totals of ``spec`` (a path or shipped name) at every alpha
+    and every rho (or input side in ``resolutions``), alpha-major."""
+    import click
+
+    from . import sweep as sweep_module
+
+    def option(values):
+        return (",".join(str(v) for v in values),) if values else ()
+
+    sets = {k: str(v) for k, v in (overrides or {}).items()}
+    try:
+        data = sweep_module.run(spec, option(alphas), option(rhos), option(resolutions), sets,
+                                convention)
+    except click.UsageError as exc:
+        raise _cli_error(exc) from None
+    return Sweep(data["name"], data["spec"], data["convention"], data["axis"],
+                 [SweepPoint(**p) for p in data["points"]])

@@ -1,0 +1,59 @@
+"""The typed API (docs/api.md): its examples run as doctests, and the types hold the JSON."""
+import doctest
+import json
+import pathlib
+
+import pytest
+
+import costcalc
+from costcalc.api import Comparison, Layer, Report, Sweep
+
+DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_docs_api_examples_run():
+    failures, tried = doctest.testfile(str(DOCS / "api.md"), module_relative=False,
+                                       optionflags=doctest.ELLIPSIS)
+    assert tried > 15 and failures == 0
+
+
+def test_report_is_the_json_dict_with_typed_views(run_cli):
+    report = costcalc.analyze("shufflenet", overrides={"groups": "8"})
+    assert isinstance(report, Report) and isinstance(report, dict)
+    cli = json.loads(run_cli("shufflenet", "--set", "groups=8", "--format", "json").out)
+    assert report.to_dict() == cli
+    assert all(isinstance(layer, Layer) for layer in report.layers)
+    assert sum(layer.mult_adds for layer in report.layers) == report.totals.mult_adds
+    assert sum(g.params for g in report.by_type) == report.totals.params
+    assert report.parameters["groups"] == 8
+
+
+def test_compare_and_sweep_equal_the_commands(run_cli):
+    both = costcalc.compare(["mobilenet", "shufflenet@groups=8"])
+    assert isinstance(both, Comparison)
+    assert both.to_dict() == json.loads(run_cli("compare", "mobilenet", "shufflenet@groups=8",
+                                                "--format", "json").out)
+    grid = costcalc.sweep("mobilenet", [1, 0.75], resolutions=[224, 192])
+    assert isinstance(grid, Sweep) and grid.axis == "resolution"
+    cli = json.loads(run_cli("sweep", "mobilenet", "--alpha", "1,0.75", "--resolution",
+                             "224,192", "--format", "json").out)
+    assert grid.to_dict() == cli
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: costcalc.analyze("mobilenet", rho=float("nan")), "rho must be a finite number"),
+    (lambda: costcalc.compare("mobilenet"), "a list of one or more specs"),
+    (lambda: costcalc.compare(["mobilenet"], overrides={"groups": 8}),
+     "none of the compared specs declares a parameter 'groups'"),
+    (lambda: costcalc.sweep("mobilenet", [1], rhos=[1], resolutions=[224]),
+     "give --rho or --resolution, not both"),
+    (lambda: costcalc.sweep("no_such_spec"), "no_such_spec"),
+])
+def test_bad_arguments_raise_value_error_with_the_cli_line(call, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        call()
+
+
+def test_py_typed_ships():
+    assert (pathlib.Path(costcalc.__file__).parent / "py.typed").exists()
+    assert '"py.typed"' in (DOCS.parent / "pyproject.toml").read_text()
