@@ -82,13 +82,36 @@ def convention_option(func):
              "(docs/conventions.md).")(func)
 
 
+def memory_options(func):
+    """Activation memory, model size and the roofline estimate (docs/memory.md)."""
+    options = [
+        click.option("--activation-bits", type=click.Choice(("32", "16", "8")), default=None,
+                     help="Activation memory at this precision: per layer, the peak of "
+                          "running in order, and the largest tensor per resolution."),
+        click.option("--weight-bits", type=click.IntRange(1, 64), default=None,
+                     help="Model size with weights of this many bits."),
+        click.option("--density", type=float, default=None,
+                     help="Model size keeping this fraction of the weights (0 < d <= 1)."),
+        click.option("--index-bits", type=click.IntRange(0, 64), default=None,
+                     help="Model size: bits to store each kept weight's position."),
+        click.option("--hardware", default=None, metavar="NAME|FILE.yaml",
+                     help="Roofline latency estimate on a profile (phone, ...) or your file."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def analyse(spec_arg, alpha, rho, resolution, sets, flops=False, standard_conv=False,
-            explain=False, convention="paper"):
+            explain=False, convention="paper", memory=None):
     """The report of one spec as the options ask for it (costcalc.analyze)."""
     from . import analyze
 
+    memory = dict(memory or {})
+    if memory.get("activation_bits") is not None:
+        memory["activation_bits"] = int(memory["activation_bits"])
     return analyze(spec_arg, alpha, rho, resolution, parse_sets(sets), flops, standard_conv,
-                   explain, convention)
+                   explain, convention, **memory)
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,7 +127,9 @@ def cli():
 @cli.command(cls=_ReportCommand)
 @click.argument("spec")
 @settings_options
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS + ("dot", "mermaid")),
+              default="table", show_default=True,
+              help="dot and mermaid draw the layer graph (docs/graph.md).")
 @click.option("--flops", is_flag=True,
               help="Add a FLOPs column and total (2 x mult-adds), labelled as such.")
 @click.option("--all-layers", is_flag=True,
@@ -123,13 +148,17 @@ def cli():
                    "parts of their names ('stage4/block3' at 2), with subtotals.")
 @click.option("--compact", is_flag=True, help="JSON without spaces or line breaks.")
 @convention_option
+@memory_options
 def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, standard_conv,
-           by, depth, compact, convention):
+           by, depth, compact, convention, activation_bits, weight_bits, density, index_bits,
+           hardware):
     """The per-layer report and totals of one architecture."""
     from .render import RENDERERS
 
+    memory = {"activation_bits": activation_bits, "weight_bits": weight_bits,
+              "density": density, "index_bits": index_bits, "hardware": hardware}
     data = analyse(spec, alpha, rho, resolution, sets, flops, standard_conv, explain,
-                   convention)
+                   convention, memory)
     options = {"all_layers": all_layers, "by": by or ("type",), "depth": depth,
                "compact": compact}
     if explain:
@@ -137,6 +166,10 @@ def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, 
         render(data, fmt, sys.stdout, **options)
     else:
         RENDERERS[fmt](data, sys.stdout, **options)
+    if fmt in ("table", "markdown") and any(v is not None for v in memory.values()):
+        from .memory import text
+        from .textable import width
+        sys.stdout.write("\n" + "\n".join(text(data, width())) + "\n")
 
 
 @cli.command(name="check")

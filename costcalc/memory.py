@@ -273,14 +273,31 @@ def text_lines(report):
     return lines
 
 
-def roofline_table(report):
-    """A plain per-layer table of the roofline estimate (layers that take time)."""
-    rows = [r for r in report["layers"] if r.get("latency_s")]
-    width = max([len("Layer")] + [len(r["name"]) for r in rows])
-    lines = [f"{'Layer':<{width}}  {'Bytes moved':>12}  {'MA/B':>7}  {'Time (est.)':>12}  Bound"]
-    for r in rows:
+def roofline_table(report, room):
+    """The per-layer roofline estimate as a table that fits ``room`` columns (textable)."""
+    from .textable import Column, dropped_note, render
+
+    columns = [Column("Layer", right=False, elide=True), Column("Bytes moved", keep=2),
+               Column("MA/B", keep=1), Column("Time (est.)"), Column("Bound", right=False)]
+    rows = []
+    for r in report["layers"]:
+        if not r.get("latency_s"):
+            continue
         intensity = r["arithmetic_intensity"]
-        lines.append(f"{r['name']:<{width}}  {r['bytes_moved']:>12,}  "
-                     f"{intensity if intensity is None else format(intensity, '7.2f'):>7}  "
-                     f"{r['latency_s'] * 1e6:>9.1f} us  {r['bound']}")
+        rows.append([r["name"], f"{r['bytes_moved']:,}",
+                     "-" if intensity is None else f"{intensity:.2f}",
+                     f"{r['latency_s'] * 1e6:,.1f} us", r["bound"]])
+    lines, dropped = render(columns, rows, room)
+    return lines + dropped_note(dropped, room)
+
+
+def text(report, room):
+    """Everything the memory options print under a table, wrapped at ``room`` columns."""
+    from .textable import wrap
+
+    lines = []
+    for line in text_lines(report):
+        lines += wrap(line, room)
+    if "latency_s" in report["totals"]:
+        lines += [""] + roofline_table(report, room)
     return lines
