@@ -292,8 +292,53 @@ def render_json(data, out, all_layers=True, compact=False, **_):
     write_json(data, out, compact)
 
 
+def graph_nodes(report):
+    """(id, label lines, [input ids]) of the input and every layer, for the drawings."""
+    c, h, w = report["input"]
+    ids = {"input": "input"}
+    nodes = [("input", ["input", f"{c}x{h}x{w}"], [])]
+    for n, row in enumerate(report["layers"]):
+        ids[row["name"]] = f"n{n}"
+        lines = [row["name"], f"{row['type']} {row['kernel']}".rstrip(), shape_text(row["output"])]
+        if row["mult_adds"] or row["params"]:
+            lines.append(f"{human(row['mult_adds'])} mult-adds, {human(row['params'])} params")
+        nodes.append((f"n{n}", lines, [ids[i] for i in row["inputs"]]))
+    return nodes
+
+
+def render_dot(report, out, **_):
+    """Graphviz: one box per layer (name, type, output shape, mult-adds and params), an
+    edge from each input; render with `dot -Tsvg`."""
+    def quoted(text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    out.write(f"digraph {quoted(report['name'])} {{\n  rankdir=TB;\n"
+              f"  label={quoted(title(report))};\n"
+              '  node [shape=box, fontname="Helvetica", fontsize=10];\n')
+    for node, lines, inputs in graph_nodes(report):
+        label = quoted("\n".join(lines)).replace("\n", "\\n")
+        out.write(f"  {node} [label={label}{', shape=oval' if node == 'input' else ''}];\n")
+        for source in inputs:
+            out.write(f"  {source} -> {node};\n")
+    out.write("}\n")
+
+
+def render_mermaid(report, out, **_):
+    """Mermaid flowchart (renders in GitHub's markdown): the same boxes and edges."""
+    def label(lines):
+        return "<br/>".join(line.replace("&", "#amp;").replace('"', "#quot;")
+                            .replace("<", "#lt;").replace(">", "#gt;") for line in lines)
+
+    out.write(f"---\ntitle: {title(report)}\n---\nflowchart TD\n")
+    for node, lines, inputs in graph_nodes(report):
+        shape = ("([", "])") if node == "input" else ("[", "]")
+        out.write(f'  {node}{shape[0]}"{label(lines)}"{shape[1]}\n')
+        for source in inputs:
+            out.write(f"  {source} --> {node}\n")
+
+
 RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv,
-             "markdown": render_markdown}
+             "markdown": render_markdown, "dot": render_dot, "mermaid": render_mermaid}
 
 
 # ---------------------------------------------------------------- check results
