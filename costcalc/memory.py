@@ -104,7 +104,7 @@ class Hardware:
 
 
 def _profiles(path):
-    tree = load_file(path) if path != _HARDWARE else load(open(path, encoding="utf-8").read(),
+    tree = load_file(path, "hardware file") if path != _HARDWARE else load(open(path, encoding="utf-8").read(),
                                                             path)
     if not isinstance(tree, dict):
         raise SpecError("a hardware file maps a profile name to its figures", str(path), 1, 1)

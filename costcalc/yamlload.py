@@ -196,17 +196,18 @@ _SCALAR, _MAP_END, _SEQ_END = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.Seque
 _NO_KEY = object()
 
 
-def load_file(path):
-    """Read and parse a spec file; an unreadable, special or oversized file is a SpecError."""
+def load_file(path, what="spec"):
+    """Read and parse a spec (or other YAML) file; an unreadable, special or oversized file
+    is a SpecError."""
     path = str(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                raise SpecError("cannot read spec: not a regular file", path, 0, 0)
+                raise SpecError(f"cannot read {what}: not a regular file", path, 0, 0)
             if info.st_size > LIMITS["file_bytes"]:
-                raise SpecError(f"the spec is larger than the limit of "
+                raise SpecError(f"the {what} is larger than the limit of "
                                 f"{LIMITS['file_bytes'] // 2**20} MiB (docs/errors.md)", path, 0, 0)
             raw = os.read(fd, LIMITS["file_bytes"] + 1)
             chunk = raw
@@ -216,14 +217,14 @@ def load_file(path):
         finally:
             os.close(fd)
     except OSError as exc:
-        raise SpecError(f"cannot read spec: {exc.strerror or exc}", path, 0, 0) from None
+        raise SpecError(f"cannot read {what}: {exc.strerror or exc}", path, 0, 0) from None
     if len(raw) > LIMITS["file_bytes"]:
-        raise SpecError(f"the spec is larger than the limit of "
+        raise SpecError(f"the {what} is larger than the limit of "
                         f"{LIMITS['file_bytes'] // 2**20} MiB (docs/errors.md)", path, 0, 0)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError("the spec is not UTF-8 text", path, line, col) from None
+        raise SpecError(f"the {what} is not UTF-8 text", path, line, col) from None
     return load(text, path)
