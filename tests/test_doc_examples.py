@@ -1,6 +1,6 @@
 """Every example output in README.md and docs/ is the program's (issue 11).
 
-In a ```console block, a line `$ costcalc ARGS` followed by lines of output is run (in the
+In a ```console (or ```text) block, a line `$ costcalc ARGS` followed by lines of output is run (in the
 checkout, 80 columns, no colour) and its standard output and error must equal those lines.
 A line starting with `...` stands for lines left out: the lines before it must be the
 output's first lines and those after it must follow, together, somewhere after them. `pytest --update-golden` rewrites the
@@ -25,7 +25,7 @@ def examples(text):
     while i < len(lines):
         line = lines[i]
         if line.startswith("```"):
-            in_console = not in_console and line.strip() == "```console"
+            in_console = not in_console and line.strip() in ("```console", "```text")
         elif in_console and line.startswith("$ costcalc"):
             j = i + 1
             while j < len(lines) and not lines[j].startswith(("$ ", "```")):
