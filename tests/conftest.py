@@ -59,3 +59,19 @@ def golden(request):
         assert text == path.read_text(), f"output differs from {path}"
 
     return check
+
+
+@pytest.fixture
+def generated_section(request):
+    """generated_section(path, begin, end, text): the part of ``path`` between the two
+    marker lines must be ``text`` (``pytest --update-golden`` rewrites it)."""
+    def check(path, begin, end, text):
+        whole = path.read_text()
+        assert begin in whole and end in whole, f"{path} lost its markers"
+        head, _, rest = whole.partition(begin)
+        fresh = head + begin + "\n\n" + text + "\n\n" + end + rest.partition(end)[2]
+        if request.config.getoption("--update-golden"):
+            path.write_text(fresh)
+        assert whole == fresh, f"{path} is stale: pytest --update-golden"
+
+    return check

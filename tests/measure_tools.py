@@ -29,7 +29,7 @@ costcalc mult-add count to the largest, and the file is written after each one.
 
 The counts depend on shapes only, not on values; PyTorch's meta device cannot be used
 because fvcore traces the model with torch.jit, which fails on meta tensors.
-tests/conventions_check.py reproduces these integers from costcalc's layer rows.
+tests/test_conventions.py reproduces these integers from the specs under costcalc/conventions.yaml.
 """
 import argparse
 import contextlib

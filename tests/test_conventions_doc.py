@@ -28,7 +28,7 @@ def _table(convention):
 
 
 def render():
-    parts = [BEGIN, ""]
+    parts = []
     for name, convention in conventions().items():
         parts += [f"### `{name}`", "", f"**Tool:** {convention.tool}", "",
                   f"**Counts:** {convention.counts}", "", _table(convention), ""]
@@ -54,14 +54,8 @@ def render():
             cells += [f"{analyze(name, convention=tool)['totals']['mult_adds']:,}",
                       f"{tools['models'][name][tool][key]:,}"]
         parts.append("| " + " | ".join(cells) + " |")
-    return "\n".join(parts + ["", END])
+    return "\n".join(parts)
 
 
-def test_conventions_doc_is_generated(request):
-    text = DOC.read_text()
-    assert BEGIN in text and END in text
-    head, _, rest = text.partition(BEGIN)
-    fresh = head + render() + rest.partition(END)[2]
-    if request.config.getoption("--update-golden"):
-        DOC.write_text(fresh)
-    assert text == fresh, "docs/conventions.md is stale: pytest --update-golden"
+def test_conventions_doc_is_generated(generated_section):
+    generated_section(DOC, BEGIN, END, render())
