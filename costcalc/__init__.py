@@ -16,10 +16,10 @@ def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
             weight_bits=None, density=None, index_bits=None, hardware=None):
     """Load ``spec`` (a path, a shipped name, YAML text or a dict), build its graph, return
     the report (a costcalc.api.Report: the ``--format json`` dict with typed views;
-    ``standard_conv`` and ``explain`` as the options of the same names, docs/explain.md; ``convention`` a name of
-    docs/conventions.md; the memory, model-size and roofline options as docs/memory.md).
-    Bad input raises ValueError (a
-    costcalc.errors.SpecError) whose text is the line the command line prints."""
+    ``standard_conv`` and ``explain`` as the options of the same names, docs/explain.md;
+    ``convention`` a name of docs/conventions.md; the memory, model-size and roofline
+    options as docs/memory.md). Bad input raises ValueError (a costcalc.errors.SpecError)
+    whose text is the line the command line prints."""
     import gc
 
     from .conventions import get as get_convention
