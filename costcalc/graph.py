@@ -476,12 +476,14 @@ class _Builder:
         self.outputs[inner.prefix] = inner.previous
 
     def layer(self, entry, scope, pos):
-        type_name = self.value(entry, "type", scope.names)
-        plan = self.plans.get((id(entry), type_name if isinstance(type_name, str) else None))
+        type_name = entry["type"]
+        if is_template(type_name):
+            type_name = self.value(entry, "type", scope.names)
+        key = (id(entry), type_name if isinstance(type_name, str) else None)
+        plan = self.plans.get(key)
         if plan is None:
-            plan = self.plan(entry, type_name, scope.names)
-            self.plans[(id(entry), type_name if isinstance(type_name, str) else None)] = plan
-        layer_type, static_attrs = plan
+            plan = self.plans[key] = self.plan(entry, type_name, scope.names)
+        layer_type, static_attrs, torch_call, in_pieces = plan
         if layer_type.inputs == 1 and "input" not in entry and "inputs" not in entry:
             inputs = [scope.previous]   # the common case, kept short: it runs per layer
         else:
@@ -514,8 +516,7 @@ class _Builder:
         stage = self.stage(entry, names, scope)
         scope.previous = self.index[name] = len(nodes)
         nodes.append(Node(name, layer_type, attrs, inputs, result[0], stage, pos, result[1],
-                          result[2], self.torch_call(entry, layer_type),
-                          not (scope.in_pieces or self.flag(entry, "in_pieces"))))
+                          result[2], torch_call, not (scope.in_pieces or in_pieces)))
 
     def flag(self, entry, key):
         value = entry.get(key, False)
@@ -560,15 +561,16 @@ class _Builder:
 
     def plan(self, entry, type_name, names):
         """Check an entry's keys once; resolve its attributes once if nothing in them
-        (or in the spec's defaults for its type) is an expression."""
+        (or in the spec's defaults for its type) is an expression: (type, attributes or
+        None, torch_call, in_pieces)."""
         layer_type = lookup(type_name, entry.pos["type"])
         check_layer_keys(entry, layer_type)
         defaults = self.spec.defaults.get(layer_type.name, {})
         static = not (is_template(entry["type"]) or any(
             _has_template(v) for k, v in entry.items() if k in layer_type.attrs) or any(
             _has_template(v) for v in defaults.values()))
-        return layer_type, (self.attributes(entry, layer_type, names, entry.at)
-                            if static else None)
+        return (layer_type, self.attributes(entry, layer_type, names, entry.at) if static else None,
+                self.torch_call(entry, layer_type), self.flag(entry, "in_pieces"))
 
     def attributes(self, entry, layer_type, names, pos):
         """The attribute values of one layer. An expression may use the layer's other
