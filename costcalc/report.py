@@ -30,22 +30,25 @@ def make_report(graph, spec_label, flops=False, convention="paper"):
         totals["params"] = sum(p for _, p in tool_counts)
     all_mult_adds, all_params = totals["mult_adds"] or 1, totals["params"] or 1
     describe = {}   # kernel text per (type, attributes): attributes are shared by repeats
+    groups = {"category": {}, "resolution": {}, "stage": {}}   # value -> summed counts
     rows = []
+    append = rows.append
     for index, node in enumerate(nodes):
-        cost, attrs = node.cost, node.attrs
+        cost, attrs, shape = node.cost, node.attrs, node.shape
         mult_adds, params = (cost.mult_adds, cost.params) if tool_counts is None \
             else tool_counts[index]
         kernel = describe.get(id(attrs))
         if kernel is None:
             kernel = describe[id(attrs)] = node.type.describe(attrs)
-        rows.append({
+        stage = node.stage or ""
+        append({
             "name": node.name,
             "type": node.type.name,
             "category": node.category,
             "inputs": [nodes[i].name if i >= 0 else "input" for i in node.inputs],
-            "output": list(node.shape),
+            "output": list(shape),
             "kernel": kernel,
-            "stage": node.stage or "",
+            "stage": stage,
             "line": node.pos.line,
             "mult_adds": mult_adds,
             "params": params,
@@ -54,10 +57,21 @@ def make_report(graph, spec_label, flops=False, convention="paper"):
             "mult_adds_share": mult_adds / all_mult_adds,
             "params_share": params / all_params,
         })
+        for key, value in (("category", node.category), ("resolution", shape[1:]),
+                           ("stage", stage)):
+            acc = groups[key].get(value)
+            if acc is None:
+                acc = groups[key][value] = [0, 0, 0, 0, 0]
+            acc[0] += mult_adds
+            acc[1] += params
+            acc[2] += cost.bn_params
+            acc[3] += cost.other_ops
+            acc[4] += 1
     if flops:
         totals["flops"] = 2 * totals["mult_adds"]
         for row in rows:
             row["flops"] = 2 * row["mult_adds"]
+    resolutions = {f"{h}x{w}": acc for (h, w), acc in groups["resolution"].items()}
     report = {
         "name": spec.title(graph.params),
         "spec": spec_label,
@@ -71,11 +85,11 @@ def make_report(graph, spec_label, flops=False, convention="paper"):
         "width_rule": spec.width.text(),
         "totals": totals,
         "layers": rows,
-        "by_type": _group(rows, "category", totals, "type"),
-        "by_resolution": _group(rows, "resolution", totals, "resolution"),
+        "by_type": _group(groups["category"], totals, "type"),
+        "by_resolution": _group(resolutions, totals, "resolution"),
     }
-    if any(row["stage"] for row in rows):
-        report["by_stage"] = _group(rows, "stage", totals, "stage")
+    if any(groups["stage"]):
+        report["by_stage"] = _group(groups["stage"], totals, "stage")
     return report
 
 
@@ -83,23 +97,12 @@ def _share(part, whole):
     return part / whole if whole else 0.0
 
 
-def _group(rows, key, totals, label):
-    """Sum the counts of rows by ``key`` (first appearance order, or by mult-adds for types)."""
-    sums = {}
-    for row in rows:
-        value = row[key] if key != "resolution" else f"{row['output'][1]}x{row['output'][2]}"
-        acc = sums.get(value)
-        if acc is None:
-            acc = sums[value] = [0, 0, 0, 0, 0]
-        acc[0] += row["mult_adds"]
-        acc[1] += row["params"]
-        acc[2] += row["bn_params"]
-        acc[3] += row["other_ops"]
-        acc[4] += 1
+def _group(sums, totals, label):
+    """The summed counts per value (first appearance order; types by mult-adds)."""
     result = [{label: value, "mult_adds": a[0], "params": a[1], "bn_params": a[2],
                "other_ops": a[3], "layers": a[4],
                "mult_adds_share": _share(a[0], totals["mult_adds"]),
                "params_share": _share(a[1], totals["params"])} for value, a in sums.items()]
-    if key == "category":
+    if label == "type":
         result.sort(key=lambda g: (-g["mult_adds"], -g["params"], -g["other_ops"]))
     return result
