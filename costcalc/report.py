@@ -30,48 +30,51 @@ def make_report(graph, spec_label, flops=False, convention="paper"):
         totals["params"] = sum(p for _, p in tool_counts)
     all_mult_adds, all_params = totals["mult_adds"] or 1, totals["params"] or 1
     describe = {}   # kernel text per (type, attributes): attributes are shared by repeats
-    groups = {"category": {}, "resolution": {}, "stage": {}}   # value -> summed counts
+    by_category, by_resolution, by_stage = {}, {}, {}   # value -> summed counts
     rows = []
     append = rows.append
+    names = [node.name for node in nodes]
     for index, node in enumerate(nodes):
         cost, attrs, shape = node.cost, node.attrs, node.shape
         mult_adds, params = (cost.mult_adds, cost.params) if tool_counts is None \
             else tool_counts[index]
+        bn_params, other_ops, category = cost.bn_params, cost.other_ops, node.category
         kernel = describe.get(id(attrs))
         if kernel is None:
             kernel = describe[id(attrs)] = node.type.describe(attrs)
         stage = node.stage or ""
         append({
-            "name": node.name,
+            "name": names[index],
             "type": node.type.name,
-            "category": node.category,
-            "inputs": [nodes[i].name if i >= 0 else "input" for i in node.inputs],
+            "category": category,
+            "inputs": [names[i] if i >= 0 else "input" for i in node.inputs],
             "output": list(shape),
             "kernel": kernel,
             "stage": stage,
             "line": node.pos.line,
             "mult_adds": mult_adds,
             "params": params,
-            "bn_params": cost.bn_params,
-            "other_ops": cost.other_ops,
+            "bn_params": bn_params,
+            "other_ops": other_ops,
             "mult_adds_share": mult_adds / all_mult_adds,
             "params_share": params / all_params,
         })
-        for key, value in (("category", node.category), ("resolution", shape[1:]),
-                           ("stage", stage)):
-            acc = groups[key].get(value)
+        for groups, value in ((by_category, category), (by_resolution, shape[1:]),
+                              (by_stage, stage)):
+            acc = groups.get(value)
             if acc is None:
-                acc = groups[key][value] = [0, 0, 0, 0, 0]
-            acc[0] += mult_adds
-            acc[1] += params
-            acc[2] += cost.bn_params
-            acc[3] += cost.other_ops
-            acc[4] += 1
+                groups[value] = [mult_adds, params, bn_params, other_ops, 1]
+            else:
+                acc[0] += mult_adds
+                acc[1] += params
+                acc[2] += bn_params
+                acc[3] += other_ops
+                acc[4] += 1
     if flops:
         totals["flops"] = 2 * totals["mult_adds"]
         for row in rows:
             row["flops"] = 2 * row["mult_adds"]
-    resolutions = {f"{h}x{w}": acc for (h, w), acc in groups["resolution"].items()}
+    resolutions = {f"{h}x{w}": acc for (h, w), acc in by_resolution.items()}
     report = {
         "name": spec.title(graph.params),
         "spec": spec_label,
@@ -85,11 +88,11 @@ def make_report(graph, spec_label, flops=False, convention="paper"):
         "width_rule": spec.width.text(),
         "totals": totals,
         "layers": rows,
-        "by_type": _group(groups["category"], totals, "type"),
+        "by_type": _group(by_category, totals, "type"),
         "by_resolution": _group(resolutions, totals, "resolution"),
     }
-    if any(groups["stage"]):
-        report["by_stage"] = _group(groups["stage"], totals, "stage")
+    if any(by_stage):
+        report["by_stage"] = _group(by_stage, totals, "stage")
     return report
 
 
