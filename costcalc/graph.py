@@ -359,8 +359,8 @@ class _Builder:
         if "input" in entry:
             scope.previous = self.reference(entry, "input", scope)
         base_name = entry.get("name")
-        for i in range(count):
-            names = dict(scope.names)
+        names = dict(scope.names)   # one dict for every iteration: only the variable changes,
+        for i in range(count):      # and nothing keeps it past its iteration (calls copy it)
             names[var] = i
             stage = self.stage(entry, names, scope)
             name = self.iteration_name(entry, names, i) if base_name is not None else None
@@ -477,18 +477,38 @@ class _Builder:
 
     def layer(self, entry, scope, pos):
         type_name = entry["type"]
-        if is_template(type_name):
+        if isinstance(type_name, str) and "$" in type_name:
             type_name = self.value(entry, "type", scope.names)
         key = (id(entry), type_name if isinstance(type_name, str) else None)
         plan = self.plans.get(key)
         if plan is None:
             plan = self.plans[key] = self.plan(entry, type_name, scope.names)
-        layer_type, static_attrs, torch_call, in_pieces = plan
+        layer_type, static_attrs, torch_call, in_pieces, simple = plan
+        nodes = self.nodes
+        if simple:   # one input, the previous layer's; no name, stage or expression
+            source = scope.previous
+            inputs = [source]
+            shapes = (nodes[source].shape if source >= 0 else self.image,)
+            attrs = static_attrs
+            result = self.results.get((id(attrs), shapes))
+            if result is None:
+                name = scope.full(scope.auto_name(layer_type.name))
+                result = self.results[(id(attrs), shapes)] = self.evaluate(
+                    layer_type, attrs, list(shapes), name, pos)
+            else:
+                name = scope.full(scope.auto_name(layer_type.name))
+            if name in self.index:
+                raise pos.error(f"layer name {show(name)} is used twice (first at line "
+                                f"{nodes[self.index[name]].pos.line})")
+            scope.previous = self.index[name] = len(nodes)
+            nodes.append(Node(name, layer_type, attrs, inputs, result[0], scope.stage, pos,
+                              result[1], result[2], torch_call,
+                              not (scope.in_pieces or in_pieces)))
+            return
         if layer_type.inputs == 1 and "input" not in entry and "inputs" not in entry:
-            inputs = [scope.previous]   # the common case, kept short: it runs per layer
+            inputs = [scope.previous]
         else:
             inputs = self.inputs(entry, scope, layer_type, pos)
-        nodes = self.nodes
         shapes = [nodes[i].shape if i >= 0 else self.image for i in inputs]
         if static_attrs is not None:  # no expression in the entry: same attributes each time
             attrs, names = static_attrs, scope.names
@@ -562,15 +582,18 @@ class _Builder:
     def plan(self, entry, type_name, names):
         """Check an entry's keys once; resolve its attributes once if nothing in them
         (or in the spec's defaults for its type) is an expression: (type, attributes or
-        None, torch_call, in_pieces)."""
+        None, torch_call, in_pieces, simple), simple when the layer also reads the previous
+        output and names nothing (the short path of ``layer``)."""
         layer_type = lookup(type_name, entry.pos["type"])
         check_layer_keys(entry, layer_type)
         defaults = self.spec.defaults.get(layer_type.name, {})
         static = not (is_template(entry["type"]) or any(
             _has_template(v) for k, v in entry.items() if k in layer_type.attrs) or any(
             _has_template(v) for v in defaults.values()))
+        simple = (static and layer_type.inputs == 1
+                  and not any(k in entry for k in ("input", "inputs", "name", "stage")))
         return (layer_type, self.attributes(entry, layer_type, names, entry.at) if static else None,
-                self.torch_call(entry, layer_type), self.flag(entry, "in_pieces"))
+                self.torch_call(entry, layer_type), self.flag(entry, "in_pieces"), simple)
 
     def attributes(self, entry, layer_type, names, pos):
         """The attribute values of one layer. An expression may use the layer's other
