@@ -11,7 +11,6 @@ CI runs a small budget at a fixed seed; ``COSTCALC_FUZZ=long`` runs thousands of
 then reports every distinct failure class at once (no shrinking: reproduce one with the
 argv and files printed, then reduce it by hand into tests/cases/fuzz/).
 """
-import os
 import signal
 import sys
 
