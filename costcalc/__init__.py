@@ -24,15 +24,14 @@ def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
 
     from .conventions import get as get_convention
     from .errors import SpecError
-    from .graph import Settings, build, check_settings
+    from .graph import Settings, build
     from .report import make_report
     from .shipped import load
 
     collecting = gc.isenabled()
     gc.disable()  # many small objects, no cyclic garbage: the collector only slows it down
     try:
-        check_settings(alpha, rho, resolution)
-        get_convention(convention)
+        get_convention(convention)   # the multipliers are checked by build
         if explain and convention != "paper":
             raise SpecError(f"--explain writes the paper convention's formulas; it does not "
                             f"combine with --convention {convention}", "costcalc")

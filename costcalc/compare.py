@@ -18,7 +18,6 @@ import click
 from .report import COUNTS
 from .render import COUNT_NOTE, _md_table, human, percent, render_json, shape_text
 
-MULTIPLIER_KEYS = ("alpha", "rho", "resolution")
 SECTIONS = ("type", "stage", "resolution")
 SECTION_TITLES = {"type": "layer type", "stage": "stage", "resolution": "output size"}
 SECTION_KEYS = {"type": ("by_type", "type"), "stage": ("by_stage", "stage"),

@@ -445,11 +445,10 @@ def torch_source(graph, label):
 
 def build_graph(spec, alpha=1.0, rho=1.0, resolution=None, params=None):
     """The costcalc graph of ``spec`` (a path, shipped name, YAML text, dict or Spec)."""
-    from .graph import Settings, build, check_settings
+    from .graph import Settings, build
     from .shipped import load
     from .spec import Spec
 
-    check_settings(alpha, rho, resolution)
     loaded = spec if isinstance(spec, Spec) else load(spec)
     return build(loaded, Settings(alpha, rho, resolution, params))
 

@@ -72,9 +72,9 @@ def _power(base, exponent):
     """``base ** exponent``, refused when an integer result would pass 10^18."""
     if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
         if (abs(base).bit_length() - 1) * exponent > 64 or abs(base) ** exponent > LIMITS["integer"]:
-            raise _too_big(f"{_short(base)} ** {_short(exponent)}")
+            raise _too_big(f"{show(base)} ** {show(exponent)}")
     if isinstance(exponent, int) and abs(exponent) > 10**4 and isinstance(base, float):
-        raise _too_big(f"an exponent of {_short(exponent)}")
+        raise _too_big(f"an exponent of {show(exponent)}")
     return base ** exponent
 
 
@@ -84,15 +84,11 @@ def _times(left, right):
     for seq, count in ((left, right), (right, left)):
         if isinstance(seq, (str, list, tuple)) and isinstance(count, int):
             if len(seq) * max(count, 0) > LIMITS["sequence"]:
-                raise _too_big(f"{show(seq)} repeated {_short(count)} times")
+                raise _too_big(f"{show(seq)} repeated {show(count)} times")
     product = left * right
     if isinstance(product, int) and abs(product) > LIMITS["integer"]:
-        raise _too_big(f"the product {_short(left)} * {_short(right)}")
+        raise _too_big(f"the product {show(left)} * {show(right)}")
     return product
-
-
-def _short(value):
-    return show(value)
 
 
 class _Guard(ast.NodeTransformer):
@@ -193,7 +189,7 @@ def _check_result(value, text):
             continue
         if isinstance(item, (int, float)):
             if abs(item) > LIMITS["integer"] or not math.isfinite(item):
-                raise ExprError(f"in {show(text)}: the number {_short(item)} is outside the "
+                raise ExprError(f"in {show(text)}: the number {show(item)} is outside the "
                                 f"limit of 10^18 (docs/errors.md)")
         elif isinstance(item, (list, tuple)):
             stack.extend(item)

@@ -487,29 +487,15 @@ class _Builder:
         nodes = self.nodes
         if simple:   # one input, the previous layer's; no name, stage or expression
             source = scope.previous
-            inputs = [source]
-            shapes = (nodes[source].shape if source >= 0 else self.image,)
-            attrs = static_attrs
-            result = self.results.get((id(attrs), shapes))
-            if result is None:
-                name = scope.full(scope.auto_name(layer_type.name))
-                result = self.results[(id(attrs), shapes)] = self.evaluate(
-                    layer_type, attrs, list(shapes), name, pos)
-            else:
-                name = scope.full(scope.auto_name(layer_type.name))
-            if name in self.index:
-                raise pos.error(f"layer name {show(name)} is used twice (first at line "
-                                f"{nodes[self.index[name]].pos.line})")
-            scope.previous = self.index[name] = len(nodes)
-            nodes.append(Node(name, layer_type, attrs, inputs, result[0], scope.stage, pos,
-                              result[1], result[2], torch_call,
-                              not (scope.in_pieces or in_pieces)))
+            self.add(scope.full(scope.auto_name(layer_type.name)), layer_type, static_attrs,
+                     [source], (nodes[source].shape if source >= 0 else self.image,),
+                     scope.stage, pos, plan, scope, entry)
             return
         if layer_type.inputs == 1 and "input" not in entry and "inputs" not in entry:
             inputs = [scope.previous]
         else:
             inputs = self.inputs(entry, scope, layer_type, pos)
-        shapes = [nodes[i].shape if i >= 0 else self.image for i in inputs]
+        shapes = tuple(nodes[i].shape if i >= 0 else self.image for i in inputs)
         if static_attrs is not None:  # no expression in the entry: same attributes each time
             attrs, names = static_attrs, scope.names
         else:
@@ -523,20 +509,25 @@ class _Builder:
                 raise entry.pos["name"].error("'input' is reserved: it means the input of "
                                               "the enclosing block (the image at the top)")
         name = scope.full(name if name is not None else scope.auto_name(layer_type.name))
+        self.add(name, layer_type, attrs, inputs, shapes, self.stage(entry, names, scope), pos,
+                 plan, scope, entry)
+
+    def add(self, name, layer_type, attrs, inputs, shapes, stage, pos, plan, scope, entry):
+        """Append the node: its shape and costs from the layer type, memoised per static
+        attributes and input shapes (a repeated layer is evaluated once)."""
         if name in self.index:
             raise (entry.pos.get("name") or pos).error(
                 f"layer name {show(name)} is used twice (first at line "
                 f"{self.nodes[self.index[name]].pos.line})")
-        key = (id(attrs), tuple(shapes)) if static_attrs is not None else None
+        key = (id(attrs), shapes) if plan[1] is not None else None
         result = self.results.get(key) if key else None
         if result is None:
-            result = self.evaluate(layer_type, attrs, shapes, name, pos)
+            result = self.evaluate(layer_type, attrs, list(shapes), name, pos)
             if key:
                 self.results[key] = result
-        stage = self.stage(entry, names, scope)
-        scope.previous = self.index[name] = len(nodes)
-        nodes.append(Node(name, layer_type, attrs, inputs, result[0], stage, pos, result[1],
-                          result[2], torch_call, not (scope.in_pieces or in_pieces)))
+        scope.previous = self.index[name] = len(self.nodes)
+        self.nodes.append(Node(name, layer_type, attrs, inputs, result[0], stage, pos,
+                               result[1], result[2], plan[2], not (scope.in_pieces or plan[3])))
 
     def flag(self, entry, key):
         value = entry.get(key, False)

@@ -400,9 +400,6 @@ def _scale(unit):
     return SCALE[unit]
 
 
-CHECK_HEADER = ["Line", "What", "Documented", "Computed", "Tolerance", "Deviation", "Verdict"]
-
-
 def check_summary(results):
     failed = sum(not r["passed"] for r in results)
     text = f"{len(results) - failed} passed, {failed} failed"

@@ -36,18 +36,6 @@ def variants():
     return dict(sorted(found.items()))
 
 
-def _variant_names():
-    """Every variant name, read cheaply from the 'variants:' sections' keys."""
-    found = []
-    for family in names():
-        with open(os.path.join(specs_dir(), family + ".yaml"), encoding="utf-8") as handle:
-            text = handle.read()
-        section = text.partition("\nvariants:")[2]
-        found += [line.split(":")[0].strip() for line in section.splitlines()
-                  if line.startswith("  ") and not line.startswith("   ") and ":" in line]
-    return found
-
-
 def _family_of(name):
     """The shipped family spec declaring variant ``name``, or None. Only files whose text
     holds ``name:`` are parsed, so a lookup stays cheap as the zoo grows."""
@@ -83,7 +71,7 @@ def resolve(arg):
             if family:
                 return family, name
     raise SpecError(f"no spec file here, and no shipped spec of that name (costcalc list "
-                    f"shows them){did_you_mean(name, names() + list(_variant_names()))}", arg)
+                    f"shows them){did_you_mean(name, names() + list(variants()))}", arg)
 
 
 def load(arg):

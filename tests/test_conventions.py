@@ -58,6 +58,9 @@ def test_the_figures_the_issue_names(name, gflops, params):
 
 
 def test_torch_params_are_paper_params_plus_batch_norm():
+    """MobileNet's batch norms follow conv1 (32 channels) and every depthwise (32 + 64 +
+    128 + 128 + 256 + 256 + 5 * 512 + 512 + 1024 = 4,960) and pointwise layer (64 + 128 +
+    128 + 256 + 256 + 512 + 5 * 512 + 1024 + 1024 = 5,952): 2 * 10,944 = 21,888 values."""
     paper = analyze("mobilenet")["totals"]
     torch = analyze("mobilenet", convention="torch")["totals"]
     assert torch["params"] == paper["params"] + paper["bn_params"] == 4_209_088 + 21_888
