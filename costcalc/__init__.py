@@ -20,6 +20,18 @@ def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
     ``convention`` a name of docs/conventions.md; the memory, model-size and roofline
     options as docs/memory.md). Bad input raises ValueError (a costcalc.errors.SpecError)
     whose text is the line the command line prints."""
+    from .api import Report
+
+    return Report(_report(spec, alpha, rho, resolution, overrides, flops, standard_conv,
+                          explain, convention, activation_bits, weight_bits, density,
+                          index_bits, hardware))
+
+
+def _report(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=False,
+            standard_conv=False, explain=False, convention="paper", activation_bits=None,
+            weight_bits=None, density=None, index_bits=None, hardware=None, lazy_rows=False):
+    """analyze's report as a plain dict; with ``lazy_rows`` (the JSON and CSV writers) its
+    ``layers`` made as they are read (report.LayerRows), unless an option annotates them."""
     import gc
 
     from .conventions import get as get_convention
@@ -39,17 +51,18 @@ def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
                                            standard_conv=standard_conv))
         label = spec if isinstance(spec, str) and "\n" not in spec else (
             "<text>" if isinstance(spec, str) else "<dict>")
-        report = make_report(graph, label, flops=flops, convention=convention)
+        measured = any(v is not None for v in (activation_bits, weight_bits, density,
+                                               index_bits, hardware))
+        report = make_report(graph, label, flops=flops, convention=convention,
+                             lazy_rows=lazy_rows and not (standard_conv or explain or measured))
         if standard_conv or explain:
             from .explain import annotate
             annotate(report, graph, explain)
-        if any(v is not None for v in (activation_bits, weight_bits, density, index_bits,
-                                       hardware)):
+        if measured:
             from . import memory
             memory.annotate(report, graph, activation_bits, weight_bits, density, index_bits,
                             hardware)
-        from .api import Report
-        return Report(report)
+        return report
     finally:
         if collecting:
             gc.enable()

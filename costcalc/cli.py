@@ -103,15 +103,15 @@ def memory_options(func):
 
 
 def analyse(spec_arg, alpha, rho, resolution, sets, flops=False, standard_conv=False,
-            explain=False, convention="paper", memory=None):
+            explain=False, convention="paper", memory=None, lazy_rows=False):
     """The report of one spec as the options ask for it (costcalc.analyze)."""
-    from . import analyze
+    from . import _report
 
     memory = dict(memory or {})
     if memory.get("activation_bits") is not None:
         memory["activation_bits"] = int(memory["activation_bits"])
-    return analyze(spec_arg, alpha, rho, resolution, parse_sets(sets), flops, standard_conv,
-                   explain, convention, **memory)
+    return _report(spec_arg, alpha, rho, resolution, parse_sets(sets), flops, standard_conv,
+                   explain, convention, **memory, lazy_rows=lazy_rows)
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -158,7 +158,7 @@ def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, 
     memory = {"activation_bits": activation_bits, "weight_bits": weight_bits,
               "density": density, "index_bits": index_bits, "hardware": hardware}
     data = analyse(spec, alpha, rho, resolution, sets, flops, standard_conv, explain,
-                   convention, memory)
+                   convention, memory, lazy_rows=fmt in ("json", "csv"))
     options = {"all_layers": all_layers, "by": by or ("type",), "depth": depth,
                "compact": compact}
     if explain:

@@ -1,10 +1,13 @@
-"""Step 5: a report dict to text: table (rich), markdown, csv or json.
+"""Step 5: a report dict to text: table (textable.py), markdown, csv, json, dot or mermaid.
 
-Renderers are picked from ``RENDERERS`` by name. Only ``table`` imports rich,
-and only when it runs, so the JSON path starts fast.
+Renderers are picked from ``RENDERERS`` by name. JSON and CSV are written row by row;
+their ``layers`` may be a report.LayerRows, which makes each row as it is written.
 """
 import csv
 import json
+from itertools import islice
+
+from .report import LayerRows
 
 UNITS = ((10**9, "G"), (10**6, "M"), (10**3, "K"))
 UNIT_NOTE = "K = 10^3, M = 10^6, G = 10^9 (decimal)"
@@ -263,6 +266,16 @@ def write_json(data, out, compact=False):
                 out.write(f"{inner}{json.dumps(key)}:" if compact else f"{inner}{json.dumps(key)}: ")
                 write(item, inner)
             out.write("}" if compact else f"\n{indent}}}")
+        elif isinstance(value, LayerRows):
+            if not value:
+                out.write("[]")
+                return
+            sep = "," if compact else ",\n" + indent + "  "
+            out.write("[" if compact else f"[\n{indent}  ")
+            rows = value.encoded(encode)
+            for n in range(0, len(value), 1000):
+                out.write((sep if n else "") + sep.join(islice(rows, 1000)))
+            out.write("]" if compact else f"\n{indent}]")
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             inner = "" if compact else indent + "  "
             out.write("[" if compact else "[\n")
