@@ -54,9 +54,9 @@ def layer_columns(report, all_layers=False):
         columns.append((Column("FLOPs", keep=4), lambda r: human(r["flops"])))
     columns += [(Column("Params"), lambda r: human(r["params"])),
                 (Column("MA %", keep=2), lambda r: percent(r["mult_adds_share"]))]
-    if all_layers:
-        columns += [(Column("BN params", keep=1), lambda r: human(r["bn_params"])),
-                    (Column("Other ops", keep=1), lambda r: human(r["other_ops"]))]
+    if all_layers:  # what the rows without mult-adds or params count: asked for, so kept
+        columns += [(Column("BN params", keep=5), lambda r: human(r["bn_params"])),   # longer
+                    (Column("Other ops", keep=5), lambda r: human(r["other_ops"]))]   # than Type
     return columns
 
 

@@ -43,8 +43,14 @@ def test_long_names_one_line_per_layer(run_cli, golden, columns):
             name.split("…")[0]) and row["name"].endswith(name.split("…")[-1])), (name, row)
         assert shape_text(row["output"]) in cells
         assert human(row["mult_adds"]) in cells and human(row["params"]) in cells
+        # what --all-layers is asked for outlasts Type and MA %
+        assert cells[-1 if columns == 60 else -2] == human(row["bn_params"]), (line, row)
     if columns == 60:
-        assert "Not shown at 60 columns: Type, MA %, BN params, Other ops" in result.out
+        assert "Not shown at 60 columns: Type, MA %, Other ops (" in result.out
+    if columns == 80:
+        assert "Not shown at 80 columns: Type, MA % (" in result.out
+        assert all(line.split()[-1] == human(row["other_ops"])
+                   for line, row in zip(lines, report["layers"]))
     if columns == 140:
         assert "Not shown" not in result.out
     golden(f"report_{LONG}_all_{columns}.table", result.out)
