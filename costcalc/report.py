@@ -130,9 +130,12 @@ class LayerRows(Sequence):
         return parts
 
     def row(self, index):
+        """Row ``index`` as a dict of its own (no list in it shared with another row)."""
         head, tail, _ = self.shared(index)
-        return {"name": self.names[index], **head, "inputs": self.inputs(self.nodes[index]),
-                **tail}
+        row = {"name": self.names[index], **head, "inputs": self.inputs(self.nodes[index]),
+               **tail}
+        row["output"] = list(row["output"])
+        return row
 
     def encoded(self, encode):
         """The JSON text of each row: its name and inputs quoted as ``encode`` (one of

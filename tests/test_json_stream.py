@@ -46,6 +46,9 @@ def test_lazy_rows_read_as_the_list(monkeypatch):
     assert len(add["inputs"]) == 2
     with pytest.raises(IndexError):
         rows[len(listed)]
+    first, second = rows[2], rows[2]   # each read a row of its own
+    first["output"].append(0)
+    assert second["output"] == listed[2]["output"] and len(rows[2]["output"]) == 3
     out = io.StringIO()
     write_json(lazy, out, compact=True)
     assert json.loads(out.getvalue())["layers"] == listed
