@@ -280,13 +280,18 @@ def export_command(spec, alpha, rho, resolution, sets, torch_path):
 def list_command():
     """The shipped specs and the variants of the family specs, one line each."""
     from . import shipped
+    from .textable import clip, width
 
+    lines = []
     for name in shipped.names():
         spec = shipped.load(name)
-        click.echo(f"{name:<24} {spec.title(spec.resolve_params())}: {spec.source}")
-        for variant in spec.variants.values():
-            if variant.name != name:  # googlenet is both a file and its one variant
-                click.echo(f"{variant.name:<24} {name} family: {variant.describe()}")
+        lines.append((name, f"{spec.title(spec.resolve_params())}: {spec.source}"))
+        lines += [(variant.name, f"{name} family: {variant.describe()}")
+                  for variant in spec.variants.values()
+                  if variant.name != name]  # googlenet is both a file and its one variant
+    names = max(len(name) for name, _ in lines)
+    for name, description in lines:  # the name whole; the description cut to fit
+        click.echo(f"{name:<{names}}  {clip(description, width() - names - 2)}")
 
 
 def _close_quietly(stream):

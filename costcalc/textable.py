@@ -64,6 +64,12 @@ def elide(text, room):
     return text[:room - 1 - tail] + ELLIPSIS + text[-tail:]
 
 
+def clip(text, room):
+    """``text`` in at most ``room`` characters, cut at its end with an ellipsis (prose that
+    must stay on one line: ``costcalc list``'s descriptions)."""
+    return text if len(text) <= room else text[:max(room - 1, 0)].rstrip() + ELLIPSIS
+
+
 class Column:
     """A column: header (lines split at '\\n'), alignment, whether it may be elided or
     wrapped, and ``keep``: columns are dropped lowest first (None: never)."""

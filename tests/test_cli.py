@@ -113,15 +113,26 @@ def test_flops_are_twice_the_mult_adds_and_labelled(run_cli):
     assert "FLOPs" in table and "1.14G" in table
 
 
-def test_list_shows_the_shipped_specs(run_cli):
-    result = run_cli("list")
+@pytest.mark.parametrize("columns", [60, 80, 140])
+def test_list_shows_the_shipped_specs(run_cli, columns):
+    result = run_cli("list", columns=columns)
     assert result.code == 0
     lines = result.out.splitlines()
     assert any(line.startswith("mobilenet ") and "MobileNet" in line for line in lines)
     from costcalc import shipped
     files = list((pathlib.Path(__file__).parent.parent / "specs").glob("*.yaml"))
     named_apart = [v for v, (family, _) in shipped.variants().items() if v != family]
-    assert len(lines) == len(files) + len(named_apart)
+    assert len(lines) == len(files) + len(named_apart)   # one line each, at any width
+    assert {line.split()[0] for line in lines} == {f.stem for f in files} | set(named_apart)
+    assert all(len(line) <= columns and line == line.rstrip() for line in lines)
+    resnet50 = next(line for line in lines if line.startswith("resnet50 "))
+    assert resnet50.split(None, 1)[1] == ("resnet family: depth=50, resolution 224"
+                                          if columns >= 80 else "resnet family: depth=50, "
+                                                                "resolution…")
+    if columns == 60:   # a description that does not fit is cut at its end
+        alexnet = next(line for line in lines if line.startswith("alexnet "))
+        assert len(alexnet) == 60 and alexnet.endswith("…")
+        assert "AlexNet: torchvision 0.29, " in alexnet
 
 
 def test_python_dash_m_and_help(run_cli):
