@@ -8,7 +8,7 @@ printed value is a misprint, ``expected`` holds the value that is checked and
 """
 import re
 
-from .errors import SpecError, SpecErrors, show
+from .errors import SpecError, SpecErrors, check_keys, show
 from .graph import Settings, build, check_settings
 from .report import make_report
 
@@ -53,10 +53,7 @@ class Expectation:
         if not isinstance(entry, dict):
             raise pos.error("an expectation is a mapping: {metric, printed, source, ...}")
         self.spec, self.entry, self.pos = spec, entry, pos
-        for key in entry:
-            if key not in KEYS:
-                raise entry.key_pos[key].error(f"unknown key {show(key)} in an expectation; "
-                                               f"known: {', '.join(KEYS)}")
+        check_keys(entry, KEYS, "an expectation")
         for key in ("metric", "printed", "source"):
             if key not in entry:
                 raise pos.error(f"an expectation needs {show(key)}")

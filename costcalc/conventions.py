@@ -7,7 +7,7 @@ puts them in its ``mult_adds`` and ``params`` columns and says which convention 
 """
 import os
 
-from .errors import SpecError, did_you_mean
+from .errors import SpecError, check_keys, did_you_mean
 from .expr import ExprError, compile_expr, evaluate
 from .layers import TYPES
 from .yamlload import load
@@ -40,10 +40,8 @@ def load_conventions(path=_PATH):
     tree = load(open(path, encoding="utf-8").read(), path)
     found = {}
     for name, body in tree.items():
-        for key in body:
-            if key not in ("tool", "counts", "mult_adds", "params", "ignores", "notes",
-                           "source_notes"):
-                raise body.key_pos[key].error(f"unknown key {key!r} in convention {name}")
+        check_keys(body, ("tool", "counts", "mult_adds", "params", "ignores", "notes",
+                          "source_notes"), f"convention {name}")
         tables = {}
         for total in ("mult_adds", "params"):
             raw = body.get(total, 0)

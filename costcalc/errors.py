@@ -95,6 +95,21 @@ def did_you_mean(word, candidates):
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def unknown_keys(mapping, allowed, what):
+    """An error at each key of ``mapping`` (a yamlload Map) that is not in ``allowed``:
+    "unknown key 'x' in WHAT (did you mean 'y'?); known: ..."."""
+    return [mapping.key_pos[key].error(f"unknown key {show(key)} in {what}"
+                                       f"{did_you_mean(key, allowed)}; known: "
+                                       f"{', '.join(allowed)}")
+            for key in mapping if key not in allowed]
+
+
+def check_keys(mapping, allowed, what):
+    """Raise the first of ``unknown_keys``."""
+    for error in unknown_keys(mapping, allowed, what):
+        raise error
+
+
 def _quote_repr():
     import reprlib
 

@@ -14,7 +14,7 @@ The builder then stops at the first problem that does. The limits in ``LIMITS``
 import math
 import re
 
-from .errors import SpecError, SpecErrors, did_you_mean, show
+from .errors import SpecError, SpecErrors, check_keys, did_you_mean, show
 from .expr import ExprError, is_template, substitute
 from .layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
 from .spec import check_name, layer_list
@@ -139,15 +139,6 @@ def entry_kind(entry, pos):
     keys = ", ".join(map(str, entry)) or "none"
     raise pos.error(f"a layer needs 'type' (or 'block' to call a block, 'repeat' to repeat "
                     f"layers, 'layers' to group them); this entry has: {show(keys)}")
-
-
-def check_keys(entry, allowed, what):
-    """Every key of ``entry`` must be one of ``allowed``: the first that is not is an error."""
-    for key in entry:
-        if key not in allowed:
-            raise entry.key_pos[key].error(
-                f"unknown key {show(key)} in {what}{did_you_mean(key, allowed)}; known: "
-                f"{', '.join(allowed)}")
 
 
 def check_layer_keys(entry, layer_type):

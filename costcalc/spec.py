@@ -9,7 +9,7 @@ import keyword
 import math
 
 
-from .errors import SpecError, SpecErrors, did_you_mean, gather, show
+from .errors import SpecError, SpecErrors, check_keys, did_you_mean, gather, show, unknown_keys
 from .expr import FUNCTIONS, ExprError, make_divisible, substitute
 from .yamlload import Map, load, load_file
 
@@ -204,10 +204,7 @@ def _validated(tree, path):
         pos = getattr(tree, "at", None)
         raise SpecError("a spec must be a mapping with name, input and layers", str(path),
                         pos.line if pos else 1, pos.col if pos else 1)
-    errors = [tree.key_pos[key].error(f"unknown top-level key {show(key)}"
-                                      f"{did_you_mean(key, TOP_KEYS)}; known: "
-                                      f"{', '.join(TOP_KEYS)}")
-              for key in tree if key not in TOP_KEYS]
+    errors = unknown_keys(tree, TOP_KEYS, "the spec")
     spec = Spec(path, tree, collect=True)
     errors += spec.errors
     from .check import expectations
@@ -260,10 +257,7 @@ def _variants(tree, params):
             raise raw.key_pos[name].error(f"variant name {show(name)} must be an identifier")
         if not isinstance(body, dict):
             raise pos.error(f"variant {name} must be a mapping with set, resolution, doc")
-        for key in body:
-            if key not in VARIANT_KEYS:
-                raise body.key_pos[key].error(f"unknown key {show(key)} in variant {name}; "
-                                              f"known: {', '.join(VARIANT_KEYS)}")
+        check_keys(body, VARIANT_KEYS, f"variant {name}")
         overrides = body.get("set", Map())
         if not isinstance(overrides, dict):
             raise body.pos["set"].error("set must map parameter names to values")
@@ -328,9 +322,7 @@ def _width(tree):
     raw = tree.get("width", Map())
     if not isinstance(raw, dict):
         raise tree.pos["width"].error("width must be a mapping: {rule, min, divisor}")
-    for key in raw:
-        if key not in ("rule", "min", "divisor"):
-            raise raw.key_pos[key].error(f"unknown width key {show(key)}; known: rule, min, divisor")
+    check_keys(raw, ("rule", "min", "divisor"), "width")
     rule = raw.get("rule", "floor")
     if rule not in WIDTH_RULES:
         raise raw.pos["rule"].error(f"invalid width rule {show(rule)}; valid: {', '.join(WIDTH_RULES)}")
@@ -372,10 +364,7 @@ def _blocks(tree, errors):
         pos = raw.pos[name]
         if not isinstance(body, dict):
             raise pos.error(f"block {name} must be a mapping with 'layers' (and 'args')")
-        for key in body:
-            if key not in ("args", "layers", "doc", "in_pieces"):
-                raise body.key_pos[key].error(f"unknown key {show(key)} in block {name}; "
-                                              f"known: args, layers, doc, in_pieces")
+        check_keys(body, ("args", "layers", "doc", "in_pieces"), f"block {name}")
         if not isinstance(body.get("in_pieces", False), bool):
             raise body.pos["in_pieces"].error("in_pieces must be true or false")
         args = body.get("args", Map())
