@@ -8,7 +8,6 @@ the line the command line prints.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence, Union
@@ -140,9 +139,15 @@ class Report(dict):
         return dict(self)
 
     def to_json(self, compact: bool = False) -> str:
-        """The text of ``costcalc SPEC --format json`` (``--compact``)."""
-        return json.dumps(self, allow_nan=False,
-                          **({"separators": (",", ":")} if compact else {"indent": 2}))
+        """The text of ``costcalc SPEC --format json`` (``--compact``), without the final
+        line break: the command line's own writer (render.write_json)."""
+        import io
+
+        from .render import write_json
+
+        out = io.StringIO()
+        write_json(self, out, compact)
+        return out.getvalue()[:-1]
 
 
 @dataclass(frozen=True)

@@ -359,13 +359,11 @@ RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv,
 def in_unit(value, unit, digits=None):
     """A checked value written in the unit it was printed in: '568.74M', '1.91%'; with
     ``digits``, that many decimals."""
-    from .check import SCALE
-
     if digits is None:
         if unit == "":
             return f"{round(value):,}" if float(value).is_integer() else f"{value:,.4g}"
         digits = 2 if unit in ("%", "M", "G", "B") else 1
-    text = f"{value / SCALE[unit]:,.{digits}f}"
+    text = f"{value / _scale(unit):,.{digits}f}"
     return ("0" if float(text.replace(",", "")) == 0 else text) + unit
 
 
@@ -375,9 +373,10 @@ def decimals(printed):
     return len([c for c in rest if c.isdigit()]) if dot else 0
 
 
-def signed(value, text):
-    """'+0.42M' for a positive deviation that does not print as zero."""
-    return "+" + text if value > 0 and text.rstrip("KMGB%") != "0" else text
+def signed(value, text, unit):
+    """'+0.42M' for a positive deviation that does not print as zero (in_unit writes a
+    zero as '0' and the unit)."""
+    return "+" + text if value > 0 and text != "0" + unit else text
 
 
 def check_rows(results):
@@ -390,15 +389,15 @@ def check_rows(results):
         if r["why"]:  # the value checked in place of a misprint, at its own precision
             checked = in_unit(r["expected"], unit)
             documented += f" -> {checked} *"
-            places = decimals(checked.rstrip("KMGB%"))
+            places = decimals(checked)
         finer = places + 2
         if r.get("printed_as") == "truncated":
             tolerance = f"[0, +{2 * r['tolerance'] / _scale(unit):g}{unit})"
             above = r["computed"] - r["expected"] + r["tolerance"]
-            deviation = signed(above, in_unit(above, unit, finer))
+            deviation = signed(above, in_unit(above, unit, finer), unit)
         else:
             tolerance = f"±{r['tolerance'] / _scale(unit):g}{unit}"
-            deviation = signed(r["deviation"], in_unit(r["deviation"], unit, finer))
+            deviation = signed(r["deviation"], in_unit(r["deviation"], unit, finer), unit)
         computed = r["computed"]
         if r.get("printed_as") == "truncated":  # shown as the source would print it
             step = _scale(unit) * 10 ** -places
@@ -409,6 +408,7 @@ def check_rows(results):
 
 
 def _scale(unit):
+    """The value of one ``unit`` (check.SCALE: 'M' -> 10**6, 'KiB' -> 1024)."""
     from .check import SCALE
     return SCALE[unit]
 
@@ -459,14 +459,12 @@ def check_json(results, out):
 def failure_text(r):
     """Why one expectation failed: the documented value (and the value checked in its
     place, for a misprint), its source and the computed value."""
-    from .check import SCALE
-
     text = f"documented {r['printed']}"
     if r["why"]:
         text += f" (checked as {in_unit(r['expected'], r['unit'])}, see 'why')"
     return (f"{text} ({r['source']}), computed {in_unit(r['computed'], r['unit'])} "
             f"(deviation {in_unit(r['deviation'], r['unit'])}, tolerance "
-            f"{r['tolerance'] / SCALE[r['unit']]:g}{r['unit']})")
+            f"{r['tolerance'] / _scale(r['unit']):g}{r['unit']})")
 
 
 def check_junit(results, out):

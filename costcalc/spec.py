@@ -274,10 +274,7 @@ def _variants(tree, params):
         if resolution is not None and not (isinstance(resolution, int)
                                            and not isinstance(resolution, bool) and resolution > 0):
             raise body.pos["resolution"].error("resolution must be a positive integer")
-        doc = body.get("doc", "")
-        if not isinstance(doc, str):
-            raise body.pos["doc"].error("doc must be text")
-        variants[name] = Variant(name, dict(overrides), resolution, doc, pos)
+        variants[name] = Variant(name, dict(overrides), resolution, _text(body, "doc"), pos)
     return variants
 
 

@@ -26,6 +26,9 @@ def test_report_is_the_json_dict_with_typed_views(run_cli):
     assert sum(layer.mult_adds for layer in report.layers) == report.totals.mult_adds
     assert sum(g.params for g in report.by_type) == report.totals.params
     assert report.parameters["groups"] == 8
+    for compact in ((), ("--compact",)):   # to_json is the command's text, byte for byte
+        text = run_cli("shufflenet", "--set", "groups=8", "--format", "json", *compact).out
+        assert report.to_json(compact=bool(compact)) + "\n" == text
 
 
 def test_compare_and_sweep_equal_the_commands(run_cli):

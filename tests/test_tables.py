@@ -179,3 +179,13 @@ def test_check_columns(run_cli, tmp_path, monkeypatch):
     # dw 3*3*512*14*14 + pw 512*512*14*14 = 52,283,392: 52.3M at 52.5M's one decimal,
     # half a unit of that decimal as tolerance, 52.28M - 52.5M = -0.217M
     assert bad[-5:] == ["52.5M", "52.3M", "±0.05M", "-0.217M", "FAIL"]
+
+
+def test_a_deviation_that_prints_as_zero_has_no_sign():
+    from costcalc.render import in_unit, signed
+
+    # binary units too: 0.001 B is 0 KiB at no decimals; 512 B is 512 / 1024 = 0.5 KiB
+    assert signed(0.001, in_unit(0.001, "KiB", 0), "KiB") == "0KiB"
+    assert signed(512, in_unit(512, "KiB", 1), "KiB") == "+0.5KiB"
+    assert signed(-0.004e6, in_unit(-0.004e6, "M", 2), "M") == "0M"
+    assert signed(4.2e5, in_unit(4.2e5, "M", 2), "M") == "+0.42M"
