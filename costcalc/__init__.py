@@ -68,6 +68,21 @@ def _report(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
             gc.enable()
 
 
+def _calls_api(module, function):
+    """Make the module named ``module`` callable: ``costcalc.compare(...)`` calls
+    costcalc.api.compare (docs/api.md). Importing a submodule binds its name on the
+    package, so a plain function of that name would be replaced."""
+    import sys
+    import types
+
+    class CallableModule(types.ModuleType):
+        def __call__(self, *args, **kwargs):
+            from . import api
+            return getattr(api, function)(*args, **kwargs)
+
+    sys.modules[module].__class__ = CallableModule
+
+
 _API = ("Report", "Layer", "Totals", "Group", "Comparison", "Sweep", "SweepPoint")
 
 

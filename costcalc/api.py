@@ -9,16 +9,19 @@ the line the command line prints.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Optional, Sequence, Union
 
 SpecArg = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 """A spec: a path, a shipped name, YAML text or a dict."""
 
-_LAYER_KEYS = ("name", "type", "category", "inputs", "output", "kernel", "stage", "line",
-               "mult_adds", "params", "bn_params", "other_ops", "mult_adds_share",
-               "params_share")
-_COUNT_KEYS = ("mult_adds", "params", "bn_params", "other_ops", "layers")
+def _split(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of dataclass ``cls`` taken from the JSON dict ``data`` by name, and the
+    keys it does not declare as ``extra``."""
+    names = {f.name for f in fields(cls)} - {"extra"}
+    values = {k: data[k] for k in names}
+    values["extra"] = {k: v for k, v in data.items() if k not in names}
+    return values
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,9 @@ class Layer:
 
     @classmethod
     def from_dict(cls, row: Mapping[str, Any]) -> "Layer":
-        values = {k: row[k] for k in _LAYER_KEYS}
+        values = _split(cls, row)
         values["inputs"], values["output"] = tuple(row["inputs"]), tuple(row["output"])
-        return cls(**values, extra={k: v for k, v in row.items() if k not in _LAYER_KEYS})
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,8 @@ class Group:
 
 
 def _groups(items: Sequence[Mapping[str, Any]], key: str) -> list[Group]:
-    return [Group(str(g[key]), g["layers"], g["mult_adds"], g["params"], g["bn_params"],
-                  g["other_ops"], g["mult_adds_share"], g["params_share"]) for g in items]
+    names = [f.name for f in fields(Group) if f.name != "key"]
+    return [Group(key=str(g[key]), **{k: g[k] for k in names}) for g in items]
 
 
 class Report(dict):
@@ -114,8 +117,7 @@ class Report(dict):
     @property
     def totals(self) -> Totals:
         t = self["totals"]
-        return Totals(*(t[k] for k in _COUNT_KEYS),
-                      extra={k: v for k, v in t.items() if k not in _COUNT_KEYS})
+        return Totals(**_split(Totals, t))
 
     @property
     def layers(self) -> list[Layer]:

@@ -9,12 +9,12 @@ says otherwise. Each column is analysed exactly as ``costcalc SPEC`` would be
 them: table (rich), markdown, csv, json (``{"reports": [report, ...]}``).
 """
 import csv
-import sys
 import os
 import textwrap
 
 import click
 
+from . import _calls_api
 from .report import COUNTS
 from .render import COUNT_NOTE, _md_table, human, percent, render_json, shape_text
 
@@ -381,12 +381,4 @@ RENDERERS = {"table": render_table, "json": render_json_reports, "csv": render_c
              "markdown": render_markdown}
 
 
-class _CallableModule(type(csv)):
-    """``costcalc.compare(...)`` calls costcalc.api.compare (docs/api.md)."""
-
-    def __call__(self, *args, **kwargs):
-        from .api import compare
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+_calls_api(__name__, "compare")

@@ -185,19 +185,22 @@ def render_table(report, out, all_layers=False, by=("type",), depth=None, **_):
                       for w in wrap(line, room)])
 
 
+def _md_lines(header, rows, right):
+    """The lines of a markdown table, made one by one (``rows`` may be a generator);
+    a '|' in a cell is escaped."""
+    yield "| " + " | ".join(header) + " |"
+    yield "|" + "|".join("---:" if r else "---" for r in right) + "|"
+    for row in rows:
+        yield "| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |"
+
+
 def _md_table(header, rows, right):
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if r else "---" for r in right) + "|"]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return "\n".join(_md_lines(header, rows, right))
 
 
 def _md_rows(out, header, rows, right):
-    """A markdown table written row by row (``rows`` may be a generator)."""
-    out.write("| " + " | ".join(header) + " |\n|"
-              + "|".join("---:" if r else "---" for r in right) + "|\n")
-    for row in rows:
-        out.write("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |\n")
+    """A markdown table written row by row."""
+    out.writelines(line + "\n" for line in _md_lines(header, rows, right))
 
 
 def render_markdown(report, out, all_layers=False, by=("type",), depth=None, **_):

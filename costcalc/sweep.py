@@ -12,10 +12,10 @@ and, with ``--plot``, a PNG or SVG through matplotlib (an optional extra).
 """
 import csv
 import re
-import sys
 
 import click
 
+from . import _calls_api
 from .errors import SpecError
 from .graph import LIMITS
 from .layers import ShapeError
@@ -399,12 +399,4 @@ def _tick_text(value):
     return f"{value:g}"
 
 
-class _CallableModule(type(csv)):
-    """``costcalc.sweep(...)`` calls costcalc.api.sweep (docs/api.md)."""
-
-    def __call__(self, *args, **kwargs):
-        from .api import sweep
-        return sweep(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+_calls_api(__name__, "sweep")
