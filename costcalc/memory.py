@@ -11,14 +11,16 @@
   ``max(ops / peak, bytes / bandwidth)`` seconds, ``ops`` being its mult-adds plus its
   other ops; compute-bound when the first is the larger. An estimate, labelled so.
 """
-import math
 import os
 
-from .errors import SpecError, did_you_mean, show
+from .errors import SpecError, check_keys, did_you_mean, show
 from .graph import IMAGE
-from .yamlload import load, load_file
+from .yamlload import Map, load_file
 
 ACTIVATION_BITS = (32, 16, 8)
+PROFILE_KEYS = ("name", "mult_adds_per_second", "bytes_per_second", "precision", "sources",
+                "notes")   # sources and notes are for the reader (docs/roofline.md)
+PRECISION_KEYS = ("activation_bits", "weight_bits")   # the bits its figures are for
 _HARDWARE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hardware.yaml")
 
 
@@ -27,7 +29,8 @@ def _elements(shape):
 
 
 def _bytes(elements, bits):
-    return elements * bits // 8 if bits % 8 == 0 else math.ceil(elements * bits / 8)
+    """ceil(elements * bits / 8), in integers (exact past 2^53)."""
+    return -(-elements * bits // 8)
 
 
 def storage(graph):
@@ -86,8 +89,8 @@ def materialized(graph, bits):
 def model_bytes(learned, weight_bits, density=1.0, index_bits=0):
     """Stored size of ``learned`` parameters: ``ceil(kept * (weight_bits + index_bits) / 8)``
     bytes, ``kept = round(learned * density)``; index bits only count for a sparse model."""
-    kept = round(learned * density)
-    return math.ceil(kept * (weight_bits + (index_bits if density < 1 else 0)) / 8)
+    kept = learned if density == 1 else round(learned * density)   # exact when dense
+    return _bytes(kept, weight_bits + (index_bits if density < 1 else 0))
 
 
 # ---------------------------------------------------------------- hardware and roofline
@@ -95,17 +98,15 @@ def model_bytes(learned, weight_bits, density=1.0, index_bits=0):
 class Hardware:
     """A hardware profile: peak mult-adds per second and memory bandwidth."""
 
-    def __init__(self, name, title, mult_adds_per_second, bytes_per_second, sources,
+    def __init__(self, name, title, mult_adds_per_second, bytes_per_second,
                  activation_bits=32, weight_bits=32):
         self.name, self.title = name, title
         self.mult_adds_per_second, self.bytes_per_second = mult_adds_per_second, bytes_per_second
-        self.sources = sources
         self.activation_bits, self.weight_bits = activation_bits, weight_bits  # its figures
 
 
 def _profiles(path):
-    tree = load_file(path, "hardware file") if path != _HARDWARE else load(open(path, encoding="utf-8").read(),
-                                                            path)
+    tree = load_file(path, "hardware file")
     if not isinstance(tree, dict):
         raise SpecError("a hardware file maps a profile name to its figures", str(path), 1, 1)
     found = {}
@@ -113,6 +114,7 @@ def _profiles(path):
         where = tree.pos[name]
         if not isinstance(body, dict):
             raise where.error(f"profile {show(name)} must be a mapping")
+        check_keys(body, PROFILE_KEYS, f"profile {name}")
         figures = []
         for key in ("mult_adds_per_second", "bytes_per_second"):
             value = body.get(key)
@@ -120,16 +122,18 @@ def _profiles(path):
                 raise body.pos.get(key, where).error(
                     f"profile {name}: {key} must be a positive number, not {show(value)}")
             figures.append(value)
-        sources = body.get("sources", [])
-        precision = body.get("precision", {})
-        bits = [precision.get(key, 32) if isinstance(precision, dict) else 32
-                for key in ("activation_bits", "weight_bits")]
-        for value in bits:
-            if isinstance(value, bool) or value not in (32, 16, 8):
-                raise body.pos.get("precision", where).error(
-                    f"profile {name}: precision bits must be 32, 16 or 8, not {show(value)}")
-        found[name] = Hardware(name, str(body.get("name", name)), figures[0], figures[1],
-                               sources if isinstance(sources, list) else [sources], *bits)
+        precision = body.get("precision", Map())
+        if not isinstance(precision, dict):
+            raise body.pos["precision"].error(f"profile {name}: precision must be a mapping "
+                                              f"{{activation_bits, weight_bits}}")
+        check_keys(precision, PRECISION_KEYS, f"the precision of profile {name}")
+        bits = [precision.get(key, 32) for key in PRECISION_KEYS]
+        for key, value in zip(PRECISION_KEYS, bits):
+            if isinstance(value, bool) or value not in ACTIVATION_BITS:
+                raise precision.pos[key].error(f"profile {name}: {key} must be one of "
+                                               f"{', '.join(map(str, ACTIVATION_BITS))}, "
+                                               f"not {show(value)}")
+        found[name] = Hardware(name, str(body.get("name", name)), figures[0], figures[1], *bits)
     return found
 
 

@@ -128,3 +128,32 @@ def test_layer_latencies_sum_to_the_total():
     assert dw["bytes_moved"] == 821_248 and pw["bytes_moved"] == 1_851_392
     assert dw["arithmetic_intensity"] == pytest.approx(903_168 / 821_248)
     assert pw["arithmetic_intensity"] == pytest.approx(51_380_224 / 1_851_392)
+
+
+@pytest.mark.parametrize("text, at, message", [
+    ("toy: {mult_adds_per_second: 1.0e+9, bytes_per_second: 1.0e+8, precison: {}}\n",
+     "precison", "unknown key 'precison' in profile toy (did you mean 'precision'?)"),
+    ("toy: {mult_adds_per_second: 1.0e+9, bytes_per_second: 1.0e+8, precision: 16}\n",
+     "16", "profile toy: precision must be a mapping"),
+    ("toy: {mult_adds_per_second: 1.0e+9, bytes_per_second: 1.0e+8,\n"
+     "      precision: {weight_bits: 4}}\n", "4}", "profile toy: weight_bits must be one of"),
+])
+def test_a_hardware_file_is_checked_at_its_line(tmp_path, run_cli, text, at, message):
+    """A misspelt or misshapen key in a profile would otherwise leave its figures at
+    32 bits without a word. The error is at ``at``'s line and column (1-based)."""
+    profile = tmp_path / "hw.yaml"
+    profile.write_text(text)
+    before = text[:text.index(at)]
+    line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+    result = run_cli("mobilenet", "--hardware", profile)
+    assert result.code == 2
+    assert result.err.startswith(f"{profile}:{line}:{col}: error: "), result.err
+    assert message in result.err and result.err.count("\n") == 1
+
+
+def test_byte_counts_are_exact_past_two_to_the_53():
+    from costcalc.memory import model_bytes
+
+    learned = 10**17 + 1   # * 8 bits / 8 = itself; a float division loses the + 1
+    assert model_bytes(learned, 8) == 10**17 + 1
+    assert model_bytes(learned, 4) == (10**17 + 1 + 1) // 2   # ceil of half
