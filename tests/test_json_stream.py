@@ -13,6 +13,9 @@ from costcalc.report import LayerRows
 
 # plain chains, residual adds (two inputs), concats, stages, a repeat with a block
 SPECS = ["mobilenet", "mobilenet_v2", "googlenet", "efficientnet_b0", "shufflenet"]
+# conv1 + bn + relu6; bottleneck 1: dw, bn, relu6, project, bn; 16 bottlenecks of expand,
+# bn, relu6, dw, bn, relu6, project, bn; 10 residual adds; conv + bn + relu6; pool; classifier
+MOBILENET_V2_LAYERS = 3 + 5 + 16 * 8 + 10 + 3 + 1 + 1
 OPTIONS = [{}, {"flops": True}, {"convention": "fvcore"}, {"alpha": 0.5, "rho": 0.714}]
 
 
@@ -38,7 +41,7 @@ def test_lazy_rows_read_as_the_list(monkeypatch):
     lazy = _report("mobilenet_v2", lazy_rows=True)
     listed = analyze("mobilenet_v2")["layers"]
     rows = lazy["layers"]
-    assert isinstance(rows, LayerRows) and len(rows) == len(listed) == 151   # the count
+    assert isinstance(rows, LayerRows) and len(rows) == len(listed) == MOBILENET_V2_LAYERS
     assert list(rows) == listed
     assert rows[-1] == listed[-1] and rows[3:7] == listed[3:7] and rows[::50] == listed[::50]
     assert rows[0]["inputs"] == ["input"]
@@ -60,7 +63,7 @@ def test_csv_from_lazy_rows_is_the_same(run_cli):
     render_csv(analyze("mobilenet_v2"), expected)
     assert out == expected.getvalue()
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert len(rows) == 151 and rows[0]["name"] == "conv1"
+    assert len(rows) == MOBILENET_V2_LAYERS and rows[0]["name"] == "conv1"
 
 
 def test_an_option_that_annotates_rows_gets_a_list():

@@ -34,7 +34,10 @@ def test_long_names_one_line_per_layer(run_cli, golden, columns):
     assert_plain(result.out, columns)
     report = analyze(LONG)
     lines = layer_lines(result.out)
-    assert len(lines) == len(report["layers"]) == 249
+    # stem conv, bn, act; block 1: dw, bn, act, squeeze-and-excitation (6), project, bn;
+    # 15 blocks of expand, bn, act, dw, bn, act, SE (6), project, bn; 9 residuals of
+    # stochastic depth + add; head conv, bn, act; avgpool, flatten, dropout, fc
+    assert len(lines) == len(report["layers"]) == 3 + 11 + 15 * 14 + 9 * 2 + 3 + 4
     for line, row in zip(lines, report["layers"]):
         cells = line.split()
         # the name whole or shortened in the middle, its shape and counts as whole tokens
@@ -99,7 +102,8 @@ def test_depth_folds_blocks_with_subtotals(run_cli):
     s1 = lines[1].split()  # dw 3*3*32*112*112 + pw 32*64*112*112, 6 layers with bn and relu
     assert s1[1:3] == ["6", "layers"] and s1[4] == human(3 * 3 * 32 * 112 * 112
                                                         + 32 * 64 * 112 * 112)
-    assert "84 layers, folded to depth 1 of their names (15 rows)." in result.out
+    layers = 3 + 13 * 6 + 3   # conv1, bn, relu; 13 x (dw, bn, relu, pw, bn, relu); pool, fc, softmax
+    assert f"{layers} layers, folded to depth 1 of their names (15 rows)." in result.out
 
 
 def test_elide_keeps_indices_and_ends():

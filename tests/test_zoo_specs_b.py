@@ -10,7 +10,9 @@ comparison with torchvision (test_zoo_torch.py) does not say by itself.
 - Inception v3's auxiliary classifier (--set aux_logits=true) is a side branch with the
   parameters torchvision's num_params counts beyond the eval-mode network.
 """
+import json
 import math
+import pathlib
 import re
 
 import pytest
@@ -127,7 +129,13 @@ def test_inception_aux_classifier_is_a_side_branch_with_the_missing_parameters()
         [128, 5, 5], [768, 1, 1], [1000, 1, 1]]
     added = (training["totals"]["params"] + training["totals"]["bn_params"]
              - eval_mode["totals"]["params"] - eval_mode["totals"]["bn_params"])
-    assert added == 98_560 + 2_459_136 + 769_000 == 27_161_264 - 23_834_568
+    # conv0 1x1 768->128 and its batch norm; conv1 5x5 128->768 and its batch norm; fc
+    assert added == (768 * 128 + 2 * 128) + (5 * 5 * 128 * 768 + 2 * 768) + (768 * 1000 + 1000)
+    # torchvision's weights metadata counts the model with its aux classifier
+    meta = json.loads((pathlib.Path(__file__).parent / "data" / "torchvision_meta.json")
+                      .read_text())["models"]["inception_v3"]
+    assert eval_mode["totals"]["params"] + eval_mode["totals"]["bn_params"] + added == \
+        meta["num_params"]
     # nothing downstream changes: the main path's layers are the same
     main = [layer for layer in training["layers"] if not layer["name"].startswith("AuxLogits/")]
     assert [(l["name"], l["mult_adds"]) for l in main] == [
