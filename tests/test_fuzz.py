@@ -206,7 +206,7 @@ def test_generator_covers_every_declared_type():
     assert set(declared["types"]) and "layers" in declared["top_keys"]
     seen = set()
 
-    @fz.fuzz_settings(examples=150)
+    @fz.fuzz_settings(examples=400)   # 150 missed relu under hypothesis 6.170
     @seed(0)
     @given(fz.generated_spec())
     def case(tree):
@@ -215,5 +215,6 @@ def test_generator_covers_every_declared_type():
                 seen.add(entry[1]["type"])
 
     case()
-    assert seen == set(declared["types"]), sorted(set(declared["types"]) - seen)
+    # seen also holds the hostile types (misspelt, expressions) the generator writes
+    assert set(declared["types"]) <= seen, sorted(set(declared["types"]) - seen)
 
