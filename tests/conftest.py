@@ -1,7 +1,10 @@
-"""Shared test helpers: run the CLI in-process, compare with golden files."""
+"""Shared test helpers: run the CLI in-process, compare with golden files; at the end of
+the run, the tests skipped for a missing optional dependency and the command that installs it."""
+import collections
 import io
 import os
 import pathlib
+import re
 import sys
 
 import pytest
@@ -9,6 +12,49 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GOLDEN = pathlib.Path(__file__).resolve().parent / "golden"
 SPECS = ROOT / "specs"
+
+
+pytest_plugins = ("pytester",)
+
+# The extra of pyproject.toml that installs each optional module the tests import.
+INSTALLS = {"torch": "pip install '.[torch]'", "torchvision": "pip install '.[torch]'",
+            "matplotlib": "pip install '.[plot]'", "pandas": "pip install '.[pandas]'",
+            "hypothesis": "pip install '.[test]'", "junitparser": "pip install '.[test]'",
+            "jsonschema": "pip install '.[test]'"}
+
+
+def skipped_groups(reasons):
+    """[(command or None, modules, count)] of skip reasons: the tests skipped by
+    ``importorskip`` ("could not import 'torch': ...") grouped by the command that installs
+    their module, and every other reason as it is."""
+    groups = collections.defaultdict(lambda: [set(), 0])
+    for reason in reasons:
+        found = re.search(r"could not import '([\w.]+)'", reason)
+        module = found.group(1).split(".")[0] if found else None
+        key = INSTALLS.get(module, f"pip install {module}") if module else reason
+        groups[key][0].add(module or reason)
+        groups[key][1] += 1
+    return [(key if key.startswith("pip ") else None, sorted(mods), n)
+            for key, (mods, n) in groups.items()]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After the run: how many tests were skipped for which missing module, and how to
+    install it, so that a partial run never looks like a whole one (README.md)."""
+    reasons = []
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reasons.append(longrepr[2] if isinstance(longrepr, tuple) else str(longrepr))
+    groups = skipped_groups(reasons)
+    if not groups:
+        return
+    terminalreporter.section("skipped: what they need")
+    for command, what, count in groups:
+        tests = f"{count} test{'s' * (count != 1)}"
+        if command:
+            terminalreporter.line(f"{tests} need{'s' * (count == 1)} {', '.join(what)} (not installed): {command}")
+        else:
+            terminalreporter.line(f"{tests}: {what[0].removeprefix('Skipped: ')}")
 
 
 def pytest_addoption(parser):
