@@ -8,8 +8,10 @@
 - Model size: ``ceil(kept * (weight_bits + index_bits) / 8)`` bytes, with
   ``kept = round(learned parameters * density)``; index bits only for a sparse model.
 - Roofline: a layer moves its inputs, weights and output; it takes
-  ``max(ops / peak, bytes / bandwidth)`` seconds, ``ops`` being its mult-adds plus its
-  other ops; compute-bound when the first is the larger. An estimate, labelled so.
+  ``max(mult-adds / peak, bytes / bandwidth)`` seconds, compute-bound when the first is
+  the larger; its arithmetic intensity is mult-adds per byte. The peak is a mult-add rate,
+  so element operations (batch norm, activations, pooling, adds) are not charged: a layer
+  without mult-adds is memory-bound. An estimate, labelled so.
 """
 import os
 
@@ -152,7 +154,9 @@ def hardware(choice):
 
 
 def roofline(graph, profile, activation_bits, weight_bits):
-    """Per node: {"bytes_moved", "arithmetic_intensity", "latency_s", "bound"}."""
+    """Per node: {"bytes_moved", "arithmetic_intensity", "latency_s", "bound"}, where
+    intensity = mult-adds / bytes moved and latency = max(mult-adds / peak mult-adds per
+    second, bytes / peak bytes per second); other ops are not charged (module doc)."""
     rows = []
     for node in graph.nodes:
         if node.type.view:
@@ -162,11 +166,10 @@ def roofline(graph, profile, activation_bits, weight_bits):
         moved = (sum(_bytes(_elements(graph.shape_of(i)), activation_bits) for i in node.inputs)
                  + _bytes(_elements(node.shape), activation_bits)
                  + _bytes(node.cost.params + node.cost.bn_params, weight_bits))
-        ops = node.cost.mult_adds + node.cost.other_ops
-        compute = ops / profile.mult_adds_per_second
+        compute = node.cost.mult_adds / profile.mult_adds_per_second
         memory = moved / profile.bytes_per_second
         rows.append({"bytes_moved": moved,
-                     "arithmetic_intensity": ops / moved if moved else None,
+                     "arithmetic_intensity": node.cost.mult_adds / moved if moved else None,
                      "latency_s": max(compute, memory),
                      "bound": "compute" if compute >= memory else "memory"})
     return rows
@@ -269,11 +272,12 @@ def text_lines(report):
         rows = report["layers"]
         memory_bound = sum(1 for r in rows if r["bound"] == "memory")
         compute_bound = sum(1 for r in rows if r["bound"] == "compute")
+        no_mult_adds = sum(1 for r in rows if r["arithmetic_intensity"] == 0)
         lines.append(f"Roofline estimate on {hw['name']} ({hw['title']}): "
                      f"{totals['latency_s'] * 1000:.2f} ms, an estimate (peak "
                      f"{hw['mult_adds_per_second']:.3g} mult-adds/s, "
                      f"{hw['bytes_per_second']:.3g} B/s); {compute_bound} layers compute-bound, "
-                     f"{memory_bound} memory-bound.")
+                     f"{memory_bound} memory-bound ({no_mult_adds} without mult-adds).")
     return lines
 
 

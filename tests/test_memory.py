@@ -157,3 +157,65 @@ def test_byte_counts_are_exact_past_two_to_the_53():
     learned = 10**17 + 1   # * 8 bits / 8 = itself; a float division loses the + 1
     assert model_bytes(learned, 8) == 10**17 + 1
     assert model_bytes(learned, 4) == (10**17 + 1 + 1) // 2   # ceil of half
+
+
+def _phone():
+    import pathlib
+
+    import yaml
+
+    hardware = pathlib.Path(__file__).resolve().parent.parent / "costcalc" / "hardware.yaml"
+    return yaml.safe_load(hardware.read_text())["phone"]
+
+
+def test_element_wise_layers_are_memory_bound_at_8_bits_on_the_phone(run_cli):
+    """docs/roofline.md: the intensity is mult-adds per byte and only mult-adds are charged
+    compute time. Input 8x16x16 (2,048 elements), 8-bit activations, the phone's 32-bit
+    weights, peaks 8.6e9 mult-adds/s and 2.98e10 B/s from costcalc/hardware.yaml:
+    - conv 1x1 8 -> 16 (no bias): 8*16*16*16 = 32,768 mult-adds; 2,048 + 4,096 bytes of
+      activations + 128 weights * 4 = 6,656 B; 32,768 / 6,656 = 4.92 per byte, above the
+      ridge 8.6e9 / 2.98e10 = 0.29: compute-bound, 32,768 / 8.6e9 s;
+    - batch norm: 4,096 + 4,096 + 32 scale/shift * 4 = 8,320 B, no mult-adds (4,096 other
+      ops): intensity 0, memory-bound, 8,320 / 2.98e10 s (charging its 4,096 element ops as
+      mult-adds, 0.49 per byte, made it compute-bound);
+    - relu: 4,096 + 4,096 = 8,192 B, memory-bound, 8,192 / 2.98e10 s."""
+    phone = _phone()
+    peak, bandwidth = phone["mult_adds_per_second"], phone["bytes_per_second"]
+    assert peak == 8.6e9 and bandwidth == 2.98e10
+    spec = textwrap.dedent("""
+        name: element-wise
+        input: [8, 16, 16]
+        layers:
+          - {name: conv, type: conv, k: 1, out: 16}
+          - {name: bn, type: batchnorm}
+          - {name: act, type: relu}
+    """).lstrip()
+    report = analyze(spec, hardware="phone", activation_bits=8)
+    conv, bn, act = report["layers"]
+    assert conv["mult_adds"] == 8 * 16 * 16 * 16 == 32_768
+    assert [conv["bytes_moved"], bn["bytes_moved"], act["bytes_moved"]] == [
+        2_048 + 4_096 + 128 * 4, 4_096 + 4_096 + 32 * 4, 4_096 + 4_096] == [6_656, 8_320, 8_192]
+    assert conv["arithmetic_intensity"] == pytest.approx(32_768 / 6_656)
+    assert bn["arithmetic_intensity"] == act["arithmetic_intensity"] == 0
+    assert [conv["bound"], bn["bound"], act["bound"]] == ["compute", "memory", "memory"]
+    assert conv["latency_s"] == pytest.approx(32_768 / peak)
+    assert bn["latency_s"] == pytest.approx(8_320 / bandwidth)
+    assert act["latency_s"] == pytest.approx(8_192 / bandwidth)
+
+
+def test_the_roofline_summary_counts_what_it_says(run_cli):
+    """MobileNet at 8 bits on the phone: 28 layers do mult-adds (conv1, 13 depthwise, 13
+    pointwise, the fc); all but the fc are compute-bound (the fc, 1,024,000 mult-adds on
+    1,024 + 1,000 activation bytes and 1,024,000 weights * 4 B, has 0.25 per byte, below
+    the ridge 0.29); the 27 batch norms, 27 ReLUs, the pool and the softmax (56) do none and
+    are memory-bound with the fc. The column holds mult-adds per byte and says so."""
+    assert 1_024_000 / (1_024 + 1_000 + 1_024_000 * 4) < 8.6e9 / 2.98e10
+    result = run_cli("mobilenet", "--hardware", "phone", "--activation-bits", "8", columns=200)
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert "; 27 layers compute-bound, 57 memory-bound (56 without mult-adds)." in " ".join(
+        result.out.split())
+    header = next(line for line in lines if line.startswith("Layer") and "Bytes" in line)
+    assert header.split()[:5] == ["Layer", "Bytes", "moved", "MA/B", "Time"]
+    fc = [line for line in lines if line.startswith("fc ")][-1]   # the roofline table's
+    assert fc.split()[1:3] == ["4,098,024", "0.25"] and fc.endswith("memory")
