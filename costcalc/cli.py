@@ -16,9 +16,35 @@ FORMATS = ("table", "json", "csv", "markdown")
 POSITIVE = click.FloatRange(min=0, min_open=True)
 
 
+NB_HYPHEN = "\u2011"  # stands for '-' while click wraps the help, so words stay whole
+
+
+class _Formatter(click.HelpFormatter):
+    """click's help formatter, wrapping only between words: 'mult-adds' stays whole."""
+
+    def write(self, string):
+        super().write(string.replace(NB_HYPHEN, "-"))
+
+    def write_text(self, text):
+        super().write_text(text.replace("-", NB_HYPHEN))
+
+    def write_dl(self, rows, *args, **kwargs):
+        super().write_dl([(t, d.replace("-", NB_HYPHEN)) for t, d in rows], *args, **kwargs)
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
+class _Command(click.Command):
+    context_class = _Context
+
+
 class _DefaultGroup(click.Group):
     """``costcalc SPEC ...`` means ``costcalc report SPEC ...``; the help lists the report's
     options too, and ``costcalc`` alone prints the help."""
+    context_class = _Context
+    command_class = _Command
 
     def parse_args(self, ctx, args):
         if not args:
@@ -31,6 +57,14 @@ class _DefaultGroup(click.Group):
     def format_usage(self, ctx, formatter):
         formatter.write_usage("costcalc", "SPEC [OPTIONS]\n       costcalc COMMAND [ARGS]...")
 
+    def format_commands(self, ctx, formatter):
+        """Each command with its whole one-line description (click cuts it at '...'),
+        wrapped at the width."""
+        rows = [(name, self.commands[name].get_short_help_str(limit=10**6))
+                for name in self.list_commands(ctx) if not self.commands[name].hidden]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def format_options(self, ctx, formatter):
         super().format_options(ctx, formatter)
         command = self.commands["report"]
@@ -39,7 +73,7 @@ class _DefaultGroup(click.Group):
             formatter.write_dl(records)
 
 
-class _ReportCommand(click.Command):
+class _ReportCommand(_Command):
     """The report calls itself ``costcalc SPEC``, however it was reached."""
 
     def format_usage(self, ctx, formatter):
