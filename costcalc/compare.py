@@ -16,7 +16,7 @@ import click
 
 from . import _calls_api
 from .report import COUNTS
-from .render import COUNT_NOTE, _md_table, human, percent, render_json, shape_text
+from .render import _md_table, count_notes, human, percent, render_json, shape_text
 
 SECTIONS = ("type", "stage", "resolution")
 SECTION_TITLES = {"type": "layer type", "stage": "stage", "resolution": "output size"}
@@ -237,8 +237,7 @@ def text_sections(results, sections, shares=True):
 def notes(results):
     first = results[0][0]
     return [f"Ratios are to the first column ({first}); cells of breakdowns: count and "
-            f"share of that column's total.",
-            COUNT_NOTE]
+            f"share of that column's total."] + count_notes(r["convention"] for _, r in results)
 
 
 # ---------------------------------------------------------------- renderers

@@ -129,3 +129,36 @@ def counts(graph, name):
             pair.append(int(value))
         result.append(tuple(pair))
     return result
+
+
+def coverage(graph, name, counted=None):
+    """What the totals of convention ``name`` hold beside the papers' counts (the summary
+    lines say it): the papers' mult-adds; batch norm's part of the params total (a layer's
+    params expression minus itself with bn_params = 0) and the bn_params it counts; the
+    bn_params left out (layers where that part is 0) and the other ops left out (layers
+    whose mult-adds are the papers'); the categories counted otherwise, and those left out.
+    ``counted`` is counts(graph, name), if already made."""
+    convention = get(name)
+    if counted is None:
+        counted = counts(graph, name)
+    papers = bn_in = bn_read = bn_out = ops_out = 0
+    otherwise, left_out = set(), set()
+    for node, (mult_adds, params) in zip(graph.nodes, counted):
+        cost = node.cost
+        papers += cost.mult_adds
+        if mult_adds != cost.mult_adds:
+            otherwise.add(node.category)
+        elif cost.other_ops:
+            ops_out += cost.other_ops
+            left_out.add(node.category)
+        if cost.bn_params:
+            text = convention.expression("params", node.type.name)
+            part = 0 if text is None or "bn_params" not in compile_expr(text).co_names else \
+                params - int(evaluate(text, dict(quantities(graph, node), bn_params=0)))
+            if part:
+                bn_in, bn_read = bn_in + part, bn_read + cost.bn_params
+            else:
+                bn_out += cost.bn_params
+    return {"papers_mult_adds": papers, "bn_params_counted": bn_in, "bn_params_read": bn_read,
+            "bn_params_not_counted": bn_out, "other_ops_not_counted": ops_out,
+            "counted_otherwise": sorted(otherwise), "not_counted": sorted(left_out)}

@@ -11,8 +11,19 @@ from .report import LayerRows
 
 UNITS = ((10**9, "G"), (10**6, "M"), (10**3, "K"))
 UNIT_NOTE = "K = 10^3, M = 10^6, G = 10^9 (decimal)"
-COUNT_NOTE = ("Mult-adds: multiply-accumulates of conv and fc layers; params: their weights + "
-              f"biases. {UNIT_NOTE}.")
+PAPER_NOTE = "Mult-adds: multiply-accumulates of conv and fc layers; params: their weights + biases."
+
+
+def count_notes(names):
+    """What mult-adds and params mean under the conventions ``names`` (the papers' note,
+    then each other convention's ``counts`` from conventions.yaml), the units last."""
+    from .conventions import DEFAULT, get
+
+    names = list(dict.fromkeys(names))
+    notes = [PAPER_NOTE] if DEFAULT in names else []
+    notes += [f"Under the {name} convention: {get(name).counts.strip().rstrip('.')}."
+              for name in names if name != DEFAULT]
+    return notes[:-1] + [f"{notes[-1]} {UNIT_NOTE}."]
 
 
 def human(count):
@@ -122,16 +133,49 @@ def shown_layers(report, all_layers, depth=None):
     return [r for r in rows if r["mult_adds"] or r["params"]]
 
 
+def listed(words):
+    """'a', 'a and b', 'a, b and c'."""
+    words = list(words)
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def count_lines(report):
+    """The totals and what they hold, as the report's convention counts them (its
+    ``counted``, conventions.coverage): the papers' mult-adds and what the convention
+    counts beside them, the batch norm params in the params total, and what is left out."""
+    t, c = report["totals"], report["counted"]
+    mult_adds, more = f"{t['mult_adds']:,}", t["mult_adds"] - c["papers_mult_adds"]
+    if more:
+        mult_adds += (f": {c['papers_mult_adds']:,} of conv and fc layers {'+-'[more < 0]} "
+                      f"{abs(more):,} that the {report['convention']} convention counts in "
+                      f"{listed(c['counted_otherwise'])} layers")
+    params = f"{t['params']:,}: weights + biases"
+    if c["bn_params_counted"]:
+        params += f" + {c['bn_params_counted']:,} "
+        if c["bn_params_counted"] != c["bn_params_read"]:
+            params += (f"that the {report['convention']} convention counts for "
+                       f"{c['bn_params_read']:,} ")
+        params += "batch norm params"
+    lines = [f"Total: {human(t['mult_adds'])} mult-adds ({mult_adds}) and "
+             f"{human(t['params'])} params ({params})."]
+    if "flops" in t:
+        lines.append(f"FLOPs = 2 x mult-adds = {human(t['flops'])} ({t['flops']:,}).")
+    left = []
+    if c["bn_params_not_counted"]:
+        left.append(f"{human(c['bn_params_not_counted'])} batch norm params "
+                    f"({c['bn_params_not_counted']:,})")
+    if c["other_ops_not_counted"]:
+        left.append(f"{human(c['other_ops_not_counted'])} other ops (of "
+                    f"{listed(c['not_counted'])} layers)")
+    if left:
+        lines.append(f"Not in the totals: {'; '.join(left)}.")
+    return lines
+
+
 def summary_lines(report, shown=None, depth=None):
     """The lines under the tables; ``shown`` is the list of rows the table listed."""
     t = report["totals"]
-    lines = [f"Total: {human(t['mult_adds'])} mult-adds ({t['mult_adds']:,}) and "
-             f"{human(t['params'])} params ({t['params']:,}: weights + biases)."]
-    if "flops" in t:
-        lines.append(f"FLOPs = 2 x mult-adds = {human(t['flops'])} ({t['flops']:,}).")
-    lines.append(f"Not in the totals: {human(t['bn_params'])} batch norm params "
-                 f"({t['bn_params']:,}); {human(t['other_ops'])} other ops (batch norm, "
-                 f"activations, pooling, adds).")
+    lines = count_lines(report)
     layers = f"{t['layers']:,} layers"
     if depth:
         layers += f", folded to depth {depth} of their names ({len(shown):,} rows)"

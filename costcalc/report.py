@@ -25,7 +25,7 @@ def make_report(graph, spec_label, flops=False, convention="paper", lazy_rows=Fa
     are that tool's counts (conventions.py). ``layers`` is a list of row dicts, or with
     ``lazy_rows`` the LayerRows that make them as they are read (for the writers that only
     read them once: JSON and CSV)."""
-    from .conventions import DEFAULT, counts
+    from .conventions import DEFAULT, counts, coverage
 
     spec, settings, nodes = graph.spec, graph.settings, graph.nodes
     tool_counts = counts(graph, convention) if convention != DEFAULT else None
@@ -63,6 +63,7 @@ def make_report(graph, spec_label, flops=False, convention="paper", lazy_rows=Fa
         "params": dict(graph.params),
         "width_rule": spec.width.text(),
         "totals": totals,
+        "counted": coverage(graph, convention, tool_counts),
         "layers": rows if lazy_rows else list(rows),
         "by_type": _group(by_category, totals, "type"),
         "by_resolution": _group(resolutions, totals, "resolution"),

@@ -20,7 +20,7 @@ from .errors import SpecError
 from .graph import LIMITS
 from .layers import ShapeError
 from .report import count_totals
-from .render import COUNT_NOTE, UNITS, _md_table, human, render_json
+from .render import UNITS, count_notes, _md_table, human, render_json
 
 SPATIAL_NAMES = frozenset(("resolution", "rho", "input_height", "input_width", "in_height",
                            "in_width"))
@@ -259,7 +259,7 @@ def notes(sweep):
     lines = []
     if not _params_vary(sweep):
         lines.append("Params do not change with the resolution here.")
-    lines.append(COUNT_NOTE)
+    lines += count_notes([sweep.get("convention", "paper")])
     return lines
 
 
