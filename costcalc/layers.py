@@ -390,12 +390,20 @@ class Pool(LayerType):
     """Pooling over a kh x kw window (stride defaults to the kernel).
 
     other_ops = kh * kw * C * Ho * Wo (one read-and-combine per window element).
+    An explicit padding is at most half the kernel on each side, ph <= kh // 2 and
+    pw <= kw // 2, as PyTorch requires ("pad should be at most half of effective kernel
+    size"); more is an error.
     """
 
     attrs = {"k": ("pair", REQUIRED), "stride": ("pair", None),
              "padding": ("padding", "same"), "ceil_mode": ("bool", False)}
 
     def shape(self, a, shapes):
+        pad = a["padding"]
+        if not isinstance(pad, str) and any(p > k // 2 for p, k in zip(pad, a["k"])):
+            raise ShapeError("padding {}x{} is more than half the {}x{} kernel: PyTorch "
+                             "requires padding <= kernel // 2 on each side ('pad should be at "
+                             "most half of effective kernel size')".format(*pad, *a["k"]))
         return _window_shape(_with_stride(a), shapes[0], shapes[0][0])
 
     def cost(self, a, shapes, out):

@@ -1,0 +1,62 @@
+"""Issue 15: names that resolve to the layer a reader expects (or are refused with the
+reason), messages about names that report only independent problems, and the layer
+rules PyTorch enforces. Each test failed on the main before the fix."""
+import textwrap
+
+import pytest
+
+from costcalc import analyze
+from costcalc.errors import SpecError
+
+
+def text(spec):
+    return textwrap.dedent(spec).lstrip()
+
+
+def refusal(spec):
+    """The error lines a spec gives (each ``PATH:LINE:COL: error: MESSAGE``)."""
+    with pytest.raises(SpecError) as info:
+        analyze(text(spec))
+    return str(info.value).splitlines()
+
+
+# ---------------------------------------------------------------- pooling padding
+
+POOL_CASES = [(kind, k, pad) for kind in ("maxpool", "avgpool")
+              for k in (1, 2, 3, 4, 5) for pad in (0, 1, 2, 3)]
+
+
+def pool_spec(kind, k, pad):
+    return f"""
+        name: t
+        padding: explicit
+        input: [2, 9, 9]
+        layers:
+          - {{type: {kind}, k: {k}, stride: 1, padding: {pad}}}
+    """
+
+
+@pytest.mark.parametrize("kind, k, pad", POOL_CASES)
+def test_pool_padding_is_refused_exactly_when_pytorch_refuses_it(kind, k, pad):
+    torch = pytest.importorskip("torch")
+    module = {"maxpool": torch.nn.MaxPool2d, "avgpool": torch.nn.AvgPool2d}[kind](k, 1, pad)
+    try:
+        expected = tuple(module(torch.zeros(1, 2, 9, 9)).shape[1:])
+    except RuntimeError as exc:
+        assert "pad should be at most half of effective kernel size" in str(exc)
+        expected = None
+    if expected is None:
+        (line,) = refusal(pool_spec(kind, k, pad))
+        assert line.endswith(f"padding {pad}x{pad} is more than half the {k}x{k} kernel: "
+                             f"PyTorch requires padding <= kernel // 2 on each side ('pad "
+                             f"should be at most half of effective kernel size')"), line
+    else:
+        assert tuple(analyze(text(pool_spec(kind, k, pad)))["layers"][0]["output"]) == expected
+
+
+@pytest.mark.parametrize("kind, k, pad", [("maxpool", 3, 2), ("avgpool", 2, 2),
+                                          ("maxpool", 1, 1), ("avgpool", [3, 5], [1, 3])])
+def test_pool_padding_past_half_the_kernel_is_refused_at_its_line(kind, k, pad):
+    (line,) = refusal(pool_spec(kind, k, pad))
+    assert line.startswith("<text>:5:5: error: "), line
+    assert "PyTorch requires padding <= kernel // 2 on each side" in line
