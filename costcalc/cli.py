@@ -47,15 +47,25 @@ class _DefaultGroup(click.Group):
     command_class = _Command
 
     def parse_args(self, ctx, args):
-        if not args:
+        if not args and not ctx.resilient_parsing:  # shell completion parses resiliently
             click.echo(ctx.get_help())
             ctx.exit(0)
-        if args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["report"] + list(args)
         return super().parse_args(ctx, args)
 
     def format_usage(self, ctx, formatter):
         formatter.write_usage("costcalc", "SPEC [OPTIONS]\n       costcalc COMMAND [ARGS]...")
+
+    def shell_complete(self, ctx, incomplete):
+        """The first word: a command, or the report's SPEC (a shipped name, a file) and,
+        after '-', the report's options too."""
+        items = super().shell_complete(ctx, incomplete)
+        if not incomplete.startswith("-"):
+            return items + complete_spec(ctx, None, incomplete)
+        given = {item.value for item in items}
+        return items + [item for item in self.commands["report"].shell_complete(ctx, incomplete)
+                        if item.value not in given]
 
     def format_commands(self, ctx, formatter):
         """Each command with its whole one-line description (click cuts it at '...'),
@@ -78,6 +88,38 @@ class _ReportCommand(_Command):
 
     def format_usage(self, ctx, formatter):
         formatter.write_usage("costcalc", "SPEC [OPTIONS]")
+
+
+def _completions(names, incomplete, files=False):
+    """CompletionItems of the ``names`` that begin with ``incomplete``; with ``files``, the
+    shell's own completion of paths too."""
+    from click.shell_completion import CompletionItem
+
+    items = [CompletionItem(n) for n in names if n.startswith(incomplete)]
+    return items + [CompletionItem(incomplete, type="file")] if files else items
+
+
+def complete_spec(ctx, param, incomplete):
+    """Shell completion of SPEC: every name `costcalc list` shows, and file paths."""
+    from . import shipped
+
+    if "/" in incomplete or "@" in incomplete:
+        return _completions((), incomplete, files=True)
+    return _completions(sorted(set(shipped.names()) | set(shipped.variants())), incomplete,
+                        files=True)
+
+
+def complete_convention(ctx, param, incomplete):
+    from .conventions import conventions
+
+    return _completions(conventions(), incomplete)
+
+
+def complete_hardware(ctx, param, incomplete):
+    """The shipped hardware profiles, and file paths (a profile of your own)."""
+    from . import memory
+
+    return _completions(memory._profiles(memory._HARDWARE), incomplete, files=True)
 
 
 def parse_sets(values):
@@ -112,6 +154,7 @@ def convention_option(func):
     """--convention NAME: count as a tool counts (docs/conventions.md)."""
     return click.option(
         "--convention", default="paper", show_default=True, metavar="NAME",
+        shell_complete=complete_convention,
         help="Count as a tool does: paper, torch, fvcore, ptflops, thop, torchinfo, keras "
              "(docs/conventions.md).")(func)
 
@@ -129,6 +172,7 @@ def memory_options(func):
         click.option("--index-bits", type=click.IntRange(0, 64), default=None,
                      help="Model size: bits to store each kept weight's position."),
         click.option("--hardware", default=None, metavar="NAME|FILE.yaml",
+                     shell_complete=complete_hardware,
                      help="Roofline latency estimate on a profile (phone, ...) or your file."),
     ]
     for option in reversed(options):
@@ -159,7 +203,7 @@ def cli():
 
 
 @cli.command(cls=_ReportCommand)
-@click.argument("spec")
+@click.argument("spec", shell_complete=complete_spec)
 @settings_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS + ("dot", "mermaid")),
               default="table", show_default=True,
@@ -207,7 +251,7 @@ def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, 
 
 
 @cli.command(name="check")
-@click.argument("paths", nargs=-1)
+@click.argument("paths", nargs=-1, shell_complete=complete_spec)
 @click.option("--format", "fmt", type=click.Choice(("table", "json", "junit", "github")),
               default="table", show_default=True)
 def check_command(paths, fmt):
@@ -241,7 +285,8 @@ def check_command(paths, fmt):
 
 
 @cli.command(name="compare")
-@click.argument("specs", nargs=-1, required=True, metavar="SPEC[@SETTINGS]...")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC[@SETTINGS]...",
+                shell_complete=complete_spec)
 @settings_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--by", "sections", multiple=True,
@@ -261,7 +306,7 @@ def compare_command(specs, alpha, rho, resolution, sets, fmt, sections, conventi
 
 
 @cli.command(name="sweep")
-@click.argument("spec")
+@click.argument("spec", shell_complete=complete_spec)
 @click.option("--alpha", "alphas", multiple=True, metavar="LIST",
               help="Width multipliers, comma-separated (default 1).")
 @click.option("--rho", "rhos", multiple=True, metavar="LIST",
@@ -295,7 +340,7 @@ def schema_command():
 
 
 @cli.command(name="export")
-@click.argument("spec")
+@click.argument("spec", shell_complete=complete_spec)
 @settings_options
 @click.option("--torch", "torch_path", required=True, metavar="FILE.py",
               help="Write standalone PyTorch source of the built network to FILE.py "

@@ -32,3 +32,94 @@ def test_help_wraps_between_words_never_inside_a_hyphenated_word(run_cli, column
     for param in cli.commands["report"].params:
         if getattr(param, "help", None):
             assert " ".join(param.help.split()) in flat, param.name
+
+
+# ------------------------------------------------------------------ shell completion
+
+def completions(args, incomplete):
+    """What the shell is offered after ``costcalc ARGS INCOMPLETE`` (click's ShellComplete,
+    as `_COSTCALC_COMPLETE=bash_complete` runs it): [(value, type)]."""
+    from click.shell_completion import ShellComplete
+
+    found = ShellComplete(cli, {}, "costcalc", "_COSTCALC_COMPLETE").get_completions(
+        args, incomplete)
+    return [(c.value, c.type) for c in found]
+
+
+def listed_names():
+    """The first word of each line of `costcalc list` (every name that works as SPEC)."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    out = subprocess.run([sys.executable, "-m", "costcalc", "list"], cwd=ROOT, check=True,
+                         capture_output=True, text=True, env={"COLUMNS": "200"}).stdout
+    return {line.split()[0] for line in out.splitlines()}
+
+
+def test_completion_of_the_first_word_offers_commands_and_every_listed_name():
+    offered = {value for value, kind in completions([], "") if kind == "plain"}
+    assert set(cli.commands) <= offered
+    assert listed_names() <= offered
+    assert ("", "file") in completions([], "")   # paths: the shell's own completion
+
+
+def test_completion_of_a_partial_name():
+    names = {v for v, kind in completions([], "mobilenet_v3") if kind == "plain"}
+    assert names == {n for n in listed_names() if n.startswith("mobilenet_v3")}
+    assert {"mobilenet_v3_large", "mobilenet_v3_small"} <= names
+    assert {v for v, _ in completions(["compare"], "shufflenet_v2_x")} >= {
+        "shufflenet_v2_x0_5", "shufflenet_v2_x2_0"}
+    assert "squeezenet_v1_1" in {v for v, _ in completions(["check"], "squeezenet_")}
+    assert "resnet50" in {v for v, _ in completions(["export"], "resnet5")}
+    assert "resnet50" in {v for v, _ in completions(["sweep"], "resnet5")}
+
+
+@pytest.mark.parametrize("args, incomplete, expected", [
+    (["mobilenet"], "--al", {"--alpha", "--all-layers"}),
+    ([], "--al", {"--alpha", "--all-layers"}),            # the report's options at the start
+    (["report", "mobilenet"], "--dep", {"--depth"}),
+    (["sweep", "mobilenet"], "--la", {"--layout"}),
+    (["mobilenet", "--format"], "", {"table", "json", "csv", "markdown", "dot", "mermaid"}),
+    (["mobilenet", "--convention"], "f", {"fvcore"}),
+    (["mobilenet", "--by"], "", {"type", "stage", "resolution"}),
+    (["sweep", "mobilenet", "--layout"], "", {"grid", "long"}),
+])
+def test_completion_of_options_and_their_values(args, incomplete, expected):
+    assert {v for v, kind in completions(args, incomplete) if kind == "plain"} == expected
+
+
+def test_completion_of_hardware_profiles():
+    import yaml
+
+    from conftest import ROOT
+    profiles = set(yaml.safe_load(ROOT.joinpath("costcalc", "hardware.yaml").read_text()))
+    offered = completions(["mobilenet", "--hardware"], "")
+    assert {v for v, kind in offered if kind == "plain"} == profiles
+    assert ("", "file") in offered
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_through_the_environment_variable(shell):
+    """What the shell runs at each TAB: exit 0, the candidates, nothing on stderr (it ended
+    in 'internal error ... Exit: 0')."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    run = dict(cwd=ROOT, capture_output=True, text=True)
+    env = dict(os.environ, _COSTCALC_COMPLETE=f"{shell}_source")
+    source = subprocess.run([sys.executable, "-m", "costcalc"], env=env, **run)
+    assert source.returncode == 0 and source.stderr == ""
+    assert "_COSTCALC_COMPLETE" in source.stdout
+    env = dict(os.environ, _COSTCALC_COMPLETE=f"{shell}_complete", COMP_WORDS="costcalc mobil",
+               COMP_CWORD="mobil" if shell == "fish" else "1")
+    done = subprocess.run([sys.executable, "-m", "costcalc"], env=env, **run)
+    assert done.returncode == 0 and done.stderr == ""
+    assert "mobilenet_v2" in done.stdout and "check" not in done.stdout
+
+
+def test_costcalc_alone_still_prints_the_help(run_cli):
+    result = run_cli()
+    assert result.code == 0 and result.out.startswith("Usage: costcalc SPEC [OPTIONS]")
