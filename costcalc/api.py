@@ -136,6 +136,52 @@ class Report(dict):
     def by_resolution(self) -> list[Group]:
         return _groups(self["by_resolution"], "resolution")
 
+    def layer(self, name: str) -> Layer:
+        """The layer called ``name`` (``report.layer("conv1")``; ``report["conv1"]`` stays the
+        JSON dict's keys). A wrong name raises KeyError naming the closest ones."""
+        for row in self["layers"]:
+            if row["name"] == name:
+                return Layer.from_dict(row)
+        from .errors import did_you_mean
+
+        names = [row["name"] for row in self["layers"]]
+        raise KeyError(f"no layer {name!r} in {self['name']}{did_you_mean(str(name), names)}")
+
+    def to_dataframe(self) -> Any:
+        """One row per layer (every key of ``--format json``'s layer rows, ``name`` first) as
+        a pandas DataFrame; pandas is optional."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("Report.to_dataframe needs pandas: pip install pandas "
+                              "(or pip install 'costcalc[pandas]')") from None
+        return pandas.DataFrame.from_records(list(self["layers"]))
+
+    def _repr_html_(self) -> str:
+        """An HTML table for Jupyter: the layers with mult-adds or params and the totals,
+        exact counts, every name escaped."""
+        from html import escape
+
+        from .render import shape_text, shown_layers, title
+
+        head = ("Layer", "Type", "Output", "Mult-adds", "Params")
+
+        def row(cells, tag="td"):
+            return "<tr>" + "".join(
+                f'<{tag} style="text-align:{"left" if n < 3 else "right"}">{escape(str(c))}'
+                f"</{tag}>" for n, c in enumerate(cells)) + "</tr>"
+
+        t = self["totals"]
+        shown = shown_layers(self, False)
+        body = [row((r["name"], f"{r['type']} {r['kernel']}".rstrip(), shape_text(r["output"]),
+                     f"{r['mult_adds']:,}", f"{r['params']:,}")) for r in shown]
+        foot = row(("Total", "", "", f"{t['mult_adds']:,}", f"{t['params']:,}"), "th")
+        hidden = t["layers"] - len(shown)
+        note = (f"<p>{hidden:,} layers without mult-adds or params are not listed.</p>"
+                if hidden else "")
+        return (f"<table><caption>{escape(title(self))}</caption><thead>{row(head, 'th')}"
+                f"</thead><tbody>{''.join(body)}</tbody><tfoot>{foot}</tfoot></table>{note}")
+
     def to_dict(self) -> dict[str, Any]:
         """The plain dict of ``costcalc SPEC --format json``."""
         return dict(self)

@@ -11,10 +11,25 @@ from costcalc.api import Comparison, Layer, Report, Sweep
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
 
 
+def api_doc_examples(with_pandas):
+    """Run the examples of docs/api.md, all of them or those not marked '# needs pandas'."""
+    text = (DOCS / "api.md").read_text()
+    test = doctest.DocTestParser().get_doctest(text, {}, "api.md", str(DOCS / "api.md"), 0)
+    test.examples = [e for e in test.examples if with_pandas or "# needs pandas" not in e.source]
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    return runner.summarize(verbose=False)
+
+
 def test_docs_api_examples_run():
-    failures, tried = doctest.testfile(str(DOCS / "api.md"), module_relative=False,
-                                       optionflags=doctest.ELLIPSIS)
+    failures, tried = api_doc_examples(with_pandas=False)
     assert tried > 15 and failures == 0
+
+
+def test_docs_api_dataframe_examples_run():
+    pytest.importorskip("pandas")
+    failures, tried = api_doc_examples(with_pandas=True)
+    assert tried > 18 and failures == 0
 
 
 def test_report_is_the_json_dict_with_typed_views(run_cli):
