@@ -13,9 +13,10 @@
   so element operations (batch norm, activations, pooling, adds) are not charged: a layer
   without mult-adds is memory-bound. An estimate, labelled so.
 """
+import math
 import os
 
-from .errors import SpecError, check_keys, did_you_mean, show
+from .errors import SpecError, SpecErrors, did_you_mean, gather, show, unknown_keys
 from .graph import IMAGE
 from .yamlload import Map, load_file
 
@@ -23,6 +24,12 @@ ACTIVATION_BITS = (32, 16, 8)
 PROFILE_KEYS = ("name", "mult_adds_per_second", "bytes_per_second", "precision", "sources",
                 "notes")   # sources and notes are for the reader (docs/roofline.md)
 PRECISION_KEYS = ("activation_bits", "weight_bits")   # the bits its figures are for
+FIGURE_LIMITS = {   # the range of a profile's peak figures, per second (docs/errors.md)
+    "mult_adds_per_second": (10**6, 10**18),
+    "bytes_per_second": (10**6, 10**18),
+}
+FIGURE_MEANINGS = {"mult_adds_per_second": "peak multiply-accumulates per second",
+                   "bytes_per_second": "peak memory bandwidth in bytes per second"}
 _HARDWARE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hardware.yaml")
 
 
@@ -107,36 +114,83 @@ class Hardware:
         self.activation_bits, self.weight_bits = activation_bits, weight_bits  # its figures
 
 
+def _ten(number):
+    """10**18 -> '10^18' (the limits are powers of ten)."""
+    return f"10^{len(str(number)) - 1}"
+
+
 def _profiles(path):
+    """Every profile of a hardware file, {key: Hardware}; every independent problem of the
+    file is reported, one line each at its place (SpecErrors)."""
     tree = load_file(path, "hardware file")
     if not isinstance(tree, dict):
-        raise SpecError("a hardware file maps a profile name to its figures", str(path), 1, 1)
-    found = {}
-    for name, body in tree.items():
-        where = tree.pos[name]
-        if not isinstance(body, dict):
-            raise where.error(f"profile {show(name)} must be a mapping")
-        check_keys(body, PROFILE_KEYS, f"profile {name}")
-        figures = []
-        for key in ("mult_adds_per_second", "bytes_per_second"):
-            value = body.get(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise body.pos.get(key, where).error(
-                    f"profile {name}: {key} must be a positive number, not {show(value)}")
-            figures.append(value)
-        precision = body.get("precision", Map())
-        if not isinstance(precision, dict):
-            raise body.pos["precision"].error(f"profile {name}: precision must be a mapping "
-                                              f"{{activation_bits, weight_bits}}")
-        check_keys(precision, PRECISION_KEYS, f"the precision of profile {name}")
-        bits = [precision.get(key, 32) for key in PRECISION_KEYS]
-        for key, value in zip(PRECISION_KEYS, bits):
-            if isinstance(value, bool) or value not in ACTIVATION_BITS:
-                raise precision.pos[key].error(f"profile {name}: {key} must be one of "
-                                               f"{', '.join(map(str, ACTIVATION_BITS))}, "
-                                               f"not {show(value)}")
-        found[name] = Hardware(name, str(body.get("name", name)), figures[0], figures[1], *bits)
+        raise SpecError("a hardware file maps each profile's name to its figures",
+                        str(path), 1, 1)
+    errors, found = [], {}
+    for name in tree:
+        profile = gather(errors, _profile, name, tree[name], tree.pos[name], tree.key_pos[name])
+        if profile is not None:
+            found[name] = profile
+    if errors:
+        raise SpecErrors(errors)
     return found
+
+
+def _profile(name, body, at, key_at):
+    """One profile: its two figures within FIGURE_LIMITS, its precision, its texts."""
+    what = f"hardware profile {show(name)}"
+    if not isinstance(body, dict):
+        raise at.error(f"{what} must be a mapping of its figures, not {show(body)}")
+    errors = unknown_keys(body, PROFILE_KEYS, what)
+    figures = [gather(errors, _figure, what, body, key, key_at) for key in FIGURE_LIMITS]
+    bits = gather(errors, _precision, what, body)
+    for key in ("name", "notes", "sources"):
+        value = body.get(key, "")
+        texts = value if key == "sources" and isinstance(value, list) else [value]
+        if not all(isinstance(text, str) for text in texts):
+            errors.append(body.pos[key].error(
+                f"{what}: {key} must be {'a list of texts' if key == 'sources' else 'text'}, "
+                f"not {show(value)}"))
+    if errors:
+        raise SpecErrors(errors)
+    return Hardware(name, body.get("name", str(name)), *figures, *bits)
+
+
+def _figure(what, body, key, key_at):
+    """A peak figure: a number within FIGURE_LIMITS[key] (docs/errors.md)."""
+    low, high = FIGURE_LIMITS[key]
+    if key not in body:
+        raise key_at.error(f"{what}: {key} is missing ({FIGURE_MEANINGS[key]})")
+    value = body[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not low <= value <= high:
+        hint = ""
+        if isinstance(value, str):
+            hint = " (YAML reads a number without a dot and a signed exponent as text: " \
+                   "write 8.6e+9, not 8.6e9)"
+        raise body.pos[key].error(f"{what}: {key} must be a number from {_ten(low)} to "
+                                  f"{_ten(high)} ({FIGURE_MEANINGS[key]}; docs/errors.md), "
+                                  f"not {show(value)}{hint}")
+    return value
+
+
+def _precision(what, body):
+    """(activation_bits, weight_bits) of a profile's precision, 32 each by default."""
+    precision = body.get("precision", Map())
+    if not isinstance(precision, dict):
+        raise body.pos["precision"].error(f"{what}: precision must be a mapping "
+                                          f"{{activation_bits, weight_bits}}, not "
+                                          f"{show(precision)}")
+    errors = unknown_keys(precision, PRECISION_KEYS, f"the precision of {what}")
+    for key in PRECISION_KEYS:
+        value = precision.get(key, 32)
+        if isinstance(value, bool) or value not in ACTIVATION_BITS:
+            errors.append(precision.pos[key].error(
+                f"{what}: {key} must be one of {', '.join(map(str, ACTIVATION_BITS))}, "
+                f"not {show(value)}"))
+    if errors:
+        raise SpecErrors(errors)
+    return [precision.get(key, 32) for key in PRECISION_KEYS]
 
 
 def hardware(choice):
@@ -212,6 +266,9 @@ def annotate(report, graph, activation_bits=None, weight_bits=None, density=None
         for row, figures in zip(rows, roofline(graph, profile, bits_a, bits_w)):
             row.update(figures)
         totals["latency_s"] = sum(r["latency_s"] for r in rows)
+        if not math.isfinite(totals["latency_s"]):   # every row is >= 0: all are finite
+            raise SpecError(f"the roofline estimate on {show(profile.name)} overflows: "
+                            f"{totals['latency_s']} seconds (docs/errors.md)", "costcalc")
         report["hardware"] = {"name": profile.name, "title": profile.title,
                               "mult_adds_per_second": profile.mult_adds_per_second,
                               "bytes_per_second": profile.bytes_per_second,

@@ -86,11 +86,12 @@ def _scalar(loader, event, path):
     return value
 
 
-def load(text, path="<spec>"):
-    """Parse ``text`` into Map/Seq/scalars; raise SpecError with a position."""
+def load(text, path="<spec>", what="spec"):
+    """Parse ``text`` (a ``what``: a spec, a hardware file) into Map/Seq/scalars; raise
+    SpecError with a position."""
     loader = _Loader(text)
     try:
-        return _compose(loader, path)
+        return _compose(loader, path, what)
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -106,14 +107,14 @@ def load(text, path="<spec>"):
         loader.dispose()
 
 
-def _compose(loader, path):
+def _compose(loader, path, what):
     """Build the single document's value from the event stream, with a stack."""
     anchors = {}           # anchor -> (value, expanded size)
     stack = []             # open collections: [value, pending key, key position, size, anchor]
     root, nodes, next_event = None, 0, loader.get_event
     next_event()           # StreamStart
     if loader.check_event(yaml.StreamEndEvent):
-        raise SpecError("the spec is empty", path, 1, 1)
+        raise SpecError(f"the {what} is empty", path, 1, 1)
     next_event()           # DocumentStart
     while True:
         event = next_event()
@@ -163,7 +164,7 @@ def _compose(loader, path):
             stack.append([value, _NO_KEY, None, 1, event.anchor])
     if not loader.check_event(yaml.StreamEndEvent):
         raise _pos(path, loader.peek_event().start_mark).error(
-            "a spec is one YAML document; found a second one")
+            f"a {what} is one YAML document; found a second one")
     return root
 
 
@@ -227,4 +228,4 @@ def load_file(path, what="spec"):
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError(f"the {what} is not UTF-8 text", path, line, col) from None
-    return load(text, path)
+    return load(text, path, what)

@@ -132,11 +132,11 @@ def test_layer_latencies_sum_to_the_total():
 
 @pytest.mark.parametrize("text, at, message", [
     ("toy: {mult_adds_per_second: 1.0e+9, bytes_per_second: 1.0e+8, precison: {}}\n",
-     "precison", "unknown key 'precison' in profile toy (did you mean 'precision'?)"),
+     "precison", "unknown key 'precison' in hardware profile 'toy' (did you mean 'precision'?)"),
     ("toy: {mult_adds_per_second: 1.0e+9, bytes_per_second: 1.0e+8, precision: 16}\n",
-     "16", "profile toy: precision must be a mapping"),
+     "16", "hardware profile 'toy': precision must be a mapping"),
     ("toy: {mult_adds_per_second: 1.0e+9, bytes_per_second: 1.0e+8,\n"
-     "      precision: {weight_bits: 4}}\n", "4}", "profile toy: weight_bits must be one of"),
+     "      precision: {weight_bits: 4}}\n", "4}", "hardware profile 'toy': weight_bits must be one of"),
 ])
 def test_a_hardware_file_is_checked_at_its_line(tmp_path, run_cli, text, at, message):
     """A misspelt or misshapen key in a profile would otherwise leave its figures at
@@ -219,3 +219,125 @@ def test_the_roofline_summary_counts_what_it_says(run_cli):
     assert header.split()[:5] == ["Layer", "Bytes", "moved", "MA/B", "Time"]
     fc = [line for line in lines if line.startswith("fc ")][-1]   # the roofline table's
     assert fc.split()[1:3] == ["4,098,024", "0.25"] and fc.endswith("memory")
+
+
+def _where(text, at):
+    """(line, col), 1-based, of the first ``at`` in ``text``."""
+    before = text[:text.index(at)]
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+
+
+@pytest.mark.parametrize("value, message", [
+    ("1.0e-300", "must be a number from 10^6 to 10^18"),
+    ("5.0e-324", "must be a number from 10^6 to 10^18"),     # a denormal
+    ("0", "must be a number from 10^6 to 10^18"),
+    ("-1.0e+9", "must be a number from 10^6 to 10^18"),
+    ("999999", "must be a number from 10^6 to 10^18"),
+    ("1.0e+19", "outside the limit of 10^18"),
+    (".inf", "outside the limit of 10^18"),
+    (".nan", "outside the limit of 10^18"),
+    ("8.6e9", "write 8.6e+9"),
+    ("true", "must be a number from 10^6 to 10^18"),
+])
+@pytest.mark.parametrize("key", ["mult_adds_per_second", "bytes_per_second"])
+def test_a_hardware_figure_outside_its_limits_is_refused_at_its_line(tmp_path, run_cli, key,
+                                                                     value, message):
+    """docs/errors.md: each peak figure is a number from 10^6 to 10^18 per second. 1e-300
+    was taken: every layer's time was inf, the table said 'inf us', JSON stopped mid-file.
+    Nothing reaches stdout; the one line is at the value."""
+    figures = {"mult_adds_per_second": "1.0e+9", "bytes_per_second": "1.0e+8", key: value}
+    text = f"toy:\n  mult_adds_per_second: {figures['mult_adds_per_second']}\n" \
+           f"  bytes_per_second: {figures['bytes_per_second']}\n"
+    profile = tmp_path / "hw.yaml"
+    profile.write_text(text)
+    line, col = _where(text, f"{key}: {value}")
+    for fmt in ("json", "table"):
+        result = run_cli("mobilenet", "--hardware", profile, "--format", fmt)
+        assert (result.code, result.out) == (2, "")
+        assert result.err.startswith(f"{profile}:{line}:{col + len(key) + 2}: error: "), result.err
+        assert message in result.err and result.err.count("\n") == 1, result.err
+
+
+@pytest.mark.parametrize("value", ["1.0e+6", "1000000"])
+def test_the_lower_limit_of_a_hardware_figure_is_allowed(tmp_path, value):
+    """At 10^6 mult-adds/s and 10^18 B/s every MobileNet layer with mult-adds takes its
+    mult-adds / 10^6 seconds: 568,740,352 / 10^6 s in all, the other layers next to nothing
+    (a few MB / 10^18 B/s)."""
+    profile = tmp_path / "hw.yaml"
+    profile.write_text(f"toy: {{mult_adds_per_second: {value}, bytes_per_second: 1.0e+18}}\n")
+    report = analyze("mobilenet", hardware=str(profile))
+    assert report["totals"]["latency_s"] == pytest.approx(568_740_352 / 10**6, rel=1e-9)
+
+
+def test_the_upper_limit_of_a_hardware_figure_is_allowed(tmp_path):
+    """Both figures at 10^18 per second: each layer takes max(mult-adds, bytes) / 10^18 s."""
+    profile = tmp_path / "hw.yaml"
+    profile.write_text("toy: {mult_adds_per_second: 1.0e+18, bytes_per_second: 1.0e+18}\n")
+    report = analyze("mobilenet", hardware=str(profile))
+    assert report["totals"]["latency_s"] == pytest.approx(
+        sum(max(r["mult_adds"], r["bytes_moved"]) for r in report["layers"]) / 10**18)
+
+
+def test_every_problem_of_a_hardware_file_is_reported_at_its_line(tmp_path, run_cli):
+    """Independent problems, one line each in the order of the file: a missing figure is
+    named missing (it was 'must be a positive number, not None'), a misspelt key, a bad
+    figure, a bad precision, and the second profile's own problem."""
+    text = ("toy: {precison: {}, bytes_per_second: -1}\n"
+            "board:\n"
+            "  mult_adds_per_second: 1.0e+9\n"
+            "  bytes_per_second: 2.0e+9\n"
+            "  precision: {activation_bits: 4, weight_bit: 8}\n"
+            "  name: [a, list]\n")
+    profile = tmp_path / "hw.yaml"
+    profile.write_text(text)
+    result = run_cli("mobilenet", "--hardware", profile)
+    assert (result.code, result.out) == (2, "")
+    expected = [
+        (1, 1, "hardware profile 'toy': mult_adds_per_second is missing "
+               "(peak multiply-accumulates per second)"),
+        (1, 7, "unknown key 'precison' in hardware profile 'toy' (did you mean 'precision'?)"),
+        (1, 39, "hardware profile 'toy': bytes_per_second must be a number from 10^6 to 10^18"),
+        (5, 32, "hardware profile 'board': activation_bits must be one of 32, 16, 8, not 4"),
+        (5, 35, "unknown key 'weight_bit' in the precision of hardware profile 'board' "
+                "(did you mean 'weight_bits'?)"),
+        (6, 9, "hardware profile 'board': name must be text, not ['a', 'list']"),
+    ]
+    assert _where(text, "-1") == (1, 39) and _where(text, "4,") == (5, 32)
+    assert _where(text, "weight_bit:") == (5, 35) and _where(text, "[a,") == (6, 9)
+    lines = result.err.splitlines()
+    assert len(lines) == len(expected), result.err
+    for got, (line, col, message) in zip(lines, expected):
+        assert got.startswith(f"{profile}:{line}:{col}: error: {message}"), got
+    assert "None" not in result.err and "spec" not in result.err
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "the hardware file is empty"),
+    ("# only a comment\n", "the hardware file is empty"),
+    ("toy:\n", "hardware profile 'toy' must be a mapping of its figures, not None"),
+    ("a: 1\n---\nb: 2\n", "a hardware file is one YAML document"),
+])
+def test_an_empty_hardware_file_or_profile_is_named_so(tmp_path, run_cli, text, message):
+    """It said 'the spec is empty'."""
+    profile = tmp_path / "hw.yaml"
+    profile.write_text(text)
+    result = run_cli("mobilenet", "--hardware", profile)
+    assert (result.code, result.out) == (2, "")
+    assert message in result.err and "spec" not in result.err and result.err.count("\n") == 1
+
+
+def test_an_estimate_that_overflows_is_an_error_before_anything_is_printed(
+        tmp_path, run_cli, monkeypatch):
+    """The guard behind the limits: with them lifted, 1e-300 mult-adds/s makes every
+    layer's time inf; the JSON was cut off mid-file before an internal error and the table
+    showed 'inf us' with exit 0."""
+    from costcalc import memory
+
+    monkeypatch.setitem(memory.FIGURE_LIMITS, "mult_adds_per_second", (0, 10**18))
+    profile = tmp_path / "hw.yaml"
+    profile.write_text("toy: {mult_adds_per_second: 1.0e-300, bytes_per_second: 1.0e+8}\n")
+    for fmt in ("json", "table", "csv", "markdown"):
+        result = run_cli("mobilenet", "--hardware", profile, "--format", fmt)
+        assert (result.code, result.out) == (2, ""), fmt
+        assert result.err == ("costcalc: error: the roofline estimate on 'toy' overflows: "
+                              "inf seconds (docs/errors.md)\n")
