@@ -632,7 +632,12 @@ class _Builder:
         if layer_type.inputs == "many":
             if "inputs" not in entry:
                 raise pos.error(f"{layer_type.name} needs 'inputs': a list of layer names")
-            return self.input_list(entry, scope)
+            found = self.input_list(entry, scope)
+            if len(found) < 2:   # one input: the identity, almost surely a mistake
+                raise entry.pos["inputs"].error(
+                    f"{layer_type.name} needs two or more inputs, not one (a one-input "
+                    f"{layer_type.name} is its input unchanged)")
+            return found
         if "inputs" in entry:
             raise entry.key_pos["inputs"].error(f"{layer_type.name} takes one input: use 'input'")
         if "input" in entry:

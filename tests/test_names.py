@@ -7,6 +7,7 @@ import pytest
 
 from costcalc import analyze
 from costcalc.errors import SpecError
+from costcalc.layers import canonical_types
 
 
 def text(spec):
@@ -60,3 +61,38 @@ def test_pool_padding_past_half_the_kernel_is_refused_at_its_line(kind, k, pad):
     (line,) = refusal(pool_spec(kind, k, pad))
     assert line.startswith("<text>:5:5: error: "), line
     assert "PyTorch requires padding <= kernel // 2 on each side" in line
+
+
+# ---------------------------------------------------------------- layers of several inputs
+
+MANY = [t.name for t in canonical_types() if t.inputs == "many"]
+
+
+def test_the_multi_input_types_are_add_concat_and_multiply():
+    assert MANY == ["add", "concat", "multiply"]
+
+
+@pytest.mark.parametrize("kind", MANY)
+@pytest.mark.parametrize("inputs", ["[a]", "\"${['a']}\"", "[\"${'a'}\"]"])
+def test_a_layer_of_several_inputs_given_one_is_refused_at_its_inputs(kind, inputs):
+    (line,) = refusal(f"""
+        name: t
+        input: [3, 8, 8]
+        layers:
+          - {{name: a, type: conv, k: 3, out: 4}}
+          - {{name: b, type: {kind}, inputs: {inputs}}}
+    """)
+    column = len(f"  - {{name: b, type: {kind}, inputs: ") + 1
+    assert line == (f"<text>:5:{column}: error: {kind} needs two or more inputs, not one "
+                    f"(a one-input {kind} is its input unchanged)")
+
+
+def test_an_add_of_two_inputs_still_counts_one_sum_per_element():
+    report = analyze(text("""
+        name: t
+        input: [3, 8, 8]
+        layers:
+          - {name: a, type: conv, k: 3, out: 4}
+          - {name: b, type: add, inputs: [a, a]}
+    """))
+    assert report["layers"][1]["other_ops"] == (2 - 1) * 4 * 8 * 8
