@@ -159,6 +159,21 @@ def convention_option(func):
              "(docs/conventions.md).")(func)
 
 
+def _set_color(ctx, param, value):
+    from . import textable
+
+    textable.COLOR = value
+
+
+def color_option(func):
+    """--color auto|always|never: the escape codes of tables (textable.styled)."""
+    return click.option(
+        "--color", type=click.Choice(("auto", "always", "never")), default="auto",
+        show_default=True, expose_value=False, callback=_set_color,
+        help="Bold headers and red failures in tables: auto (on a terminal, unless NO_COLOR "
+             "is set; FORCE_COLOR forces them), always or never.")(func)
+
+
 def memory_options(func):
     """Activation memory, model size and the roofline estimate (docs/memory.md)."""
     options = [
@@ -227,6 +242,7 @@ def cli():
 @click.option("--compact", is_flag=True, help="JSON without spaces or line breaks.")
 @convention_option
 @memory_options
+@color_option
 def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, standard_conv,
            by, depth, compact, convention, activation_bits, weight_bits, density, index_bits,
            hardware):
@@ -254,6 +270,7 @@ def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, 
 @click.argument("paths", nargs=-1, shell_complete=complete_spec)
 @click.option("--format", "fmt", type=click.Choice(("table", "json", "junit", "github")),
               default="table", show_default=True)
+@color_option
 def check_command(paths, fmt):
     """Recompute every documented number in the specs (default: the shipped ones).
 
@@ -293,6 +310,7 @@ def check_command(paths, fmt):
               type=click.Choice(("type", "stage", "resolution")),
               help="Breakdowns to show (repeatable; default: type, then stage or resolution).")
 @convention_option
+@color_option
 def compare_command(specs, alpha, rho, resolution, sets, fmt, sections, convention):
     """Several architectures, or one at several settings, side by side.
 
@@ -321,6 +339,7 @@ def compare_command(specs, alpha, rho, resolution, sets, fmt, sections, conventi
 @click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg",
               help="Also draw mult-adds against params, one line per alpha (needs matplotlib).")
 @convention_option
+@color_option
 def sweep_command(spec, alphas, rhos, resolutions, sets, fmt, layout, plot_path, convention):
     """The mult-adds and params of SPEC over a grid of multipliers (docs/sweep.md)."""
     from .sweep import main as sweep_main

@@ -6,7 +6,7 @@ Each column is ``SPEC`` or ``SPEC@SETTINGS`` (docs/compare.md): after the last
 ``--alpha/--rho/--resolution/--set`` apply to every column unless the column
 says otherwise. Each column is analysed exactly as ``costcalc SPEC`` would be
 (``report.make_report``); this module only lines the reports up and renders
-them: table (rich), markdown, csv, json (``{"reports": [report, ...]}``).
+them: table (plain text), markdown, csv, json (``{"reports": [report, ...]}``).
 """
 import csv
 import os

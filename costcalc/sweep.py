@@ -7,7 +7,7 @@ attributes cannot depend on it, so the other resolutions of that row only
 re-run each layer's shape and cost formulas on the new input, which is several
 times faster and gives the same numbers (tests/test_sweep.py holds the two
 against each other). Otherwise, and whenever the re-run fails, every point is
-a full build. Output: table (rich), markdown, csv, json (``{"points": [...]}``)
+a full build. Output: table (plain text), markdown, csv, json (``{"points": [...]}``)
 and, with ``--plot``, a PNG or SVG through matplotlib (an optional extra).
 """
 import csv

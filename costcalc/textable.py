@@ -4,8 +4,8 @@ The rules (docs/commands.md, "Tables"): one line per row; a number or a shape is
 a column marked ``elide`` (layer names) is shortened in the middle first
 (``bottleneck17/…/project``); then the columns with the lowest ``keep`` are dropped whole and
 the caller says which; no trailing spaces; prose is wrapped at the width; escape codes
-(bold headers, bold red failures) only when the output is a terminal and ``NO_COLOR`` is not
-set. A column marked ``wrap`` (check's descriptions) wraps between words instead, the
+(bold headers, bold red failures) as ``styled`` decides (``--color``, ``FORCE_COLOR``,
+``NO_COLOR``, a terminal). A column marked ``wrap`` (check's descriptions) wraps between words instead, the
 one exception to one line per row.
 """
 import os
@@ -22,8 +22,18 @@ def width():
     return max(20, shutil.get_terminal_size((80, 24)).columns)
 
 
+COLOR = "auto"   # the command line's --color: auto, always or never
+
+
 def styled(out):
-    """Whether ``out`` may carry escape codes: a terminal, and NO_COLOR not set."""
+    """Whether ``out`` gets escape codes: ``--color always|never`` decides; under ``auto``,
+    ``FORCE_COLOR`` not empty gives them (``0`` or ``false`` does not), else ``NO_COLOR`` not
+    empty or ``TERM=dumb`` withholds them, else only a terminal gets them."""
+    if COLOR != "auto":
+        return COLOR == "always"
+    force = os.environ.get("FORCE_COLOR", "")
+    if force:
+        return force.lower() not in ("0", "false")
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return bool(getattr(out, "isatty", lambda: False)())

@@ -123,3 +123,98 @@ def test_completion_through_the_environment_variable(shell):
 def test_costcalc_alone_still_prints_the_help(run_cli):
     result = run_cli()
     assert result.code == 0 and result.out.startswith("Usage: costcalc SPEC [OPTIONS]")
+
+
+# ------------------------------------------------------------------ colour
+
+BOLD = "\x1b[1m"
+
+
+@pytest.mark.parametrize("env, choice, terminal, coloured", [
+    ({}, "auto", True, True),
+    ({}, "auto", False, False),
+    ({"NO_COLOR": "1"}, "auto", True, False),            # NO_COLOR wins over a terminal
+    ({"TERM": "dumb"}, "auto", True, False),
+    ({"FORCE_COLOR": "1"}, "auto", False, True),         # FORCE_COLOR forces it
+    ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, "auto", False, True),
+    ({"FORCE_COLOR": "0"}, "auto", True, False),
+    ({"NO_COLOR": ""}, "auto", True, True),              # empty: as if unset
+    ({"FORCE_COLOR": "1"}, "never", True, False),        # --color wins over both
+    ({"NO_COLOR": "1"}, "always", False, True),
+    ({}, "always", False, True),
+    ({}, "never", True, False),
+])
+def test_the_colour_rule(monkeypatch, env, choice, terminal, coloured):
+    import io
+
+    from costcalc import textable
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(textable, "COLOR", choice)
+    assert textable.styled(Terminal() if terminal else io.StringIO()) is coloured
+
+
+@pytest.mark.parametrize("args", [["mobilenet"], ["compare", "mobilenet", "shufflenet"],
+                                  ["sweep", "mobilenet", "--alpha", "1,0.5"],
+                                  ["check", "mobilenet"]])
+def test_color_option_of_every_table_command(run_cli, args):
+    """run_cli sets NO_COLOR and writes to a StringIO: only --color always colours."""
+    assert BOLD in run_cli(*args, "--color", "always").out
+    assert BOLD not in run_cli(*args, "--color", "never").out
+    assert BOLD not in run_cli(*args).out        # the choice does not outlive its run
+
+
+def run_on_terminal(args, env):
+    """costcalc ARGS with its standard output on a pseudo-terminal: what it wrote."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    leader, follower = pty.openpty()
+    clean = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM")}
+    with subprocess.Popen([sys.executable, "-m", "costcalc", *args], cwd=ROOT, stdout=follower,
+                          stderr=subprocess.DEVNULL, env=dict(clean, COLUMNS="80", **env)) as p:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:   # the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        p.wait()
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_colour_on_a_real_terminal():
+    assert BOLD in run_on_terminal(["mobilenet"], {})
+    assert BOLD not in run_on_terminal(["mobilenet"], {"NO_COLOR": "1"})
+    assert BOLD not in run_on_terminal(["mobilenet", "--color", "never"], {"FORCE_COLOR": "1"})
+
+
+def test_force_color_through_a_pipe():
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    def piped(env, *extra):
+        clean = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+        return subprocess.run([sys.executable, "-m", "costcalc", "mobilenet", *extra], cwd=ROOT,
+                              capture_output=True, text=True, env=dict(clean, **env)).stdout
+    assert BOLD not in piped({})
+    assert BOLD in piped({"FORCE_COLOR": "1"})
+    assert BOLD in piped({"NO_COLOR": "1"}, "--color", "always")
