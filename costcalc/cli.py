@@ -160,9 +160,11 @@ def convention_option(func):
 
 
 def _set_color(ctx, param, value):
-    from . import textable
+    """textable.COLOR = value, without importing textable for nothing (start-up time)."""
+    if value != "auto" or "costcalc.textable" in sys.modules:
+        from . import textable
 
-    textable.COLOR = value
+        textable.COLOR = value
 
 
 def color_option(func):
