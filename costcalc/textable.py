@@ -2,7 +2,8 @@
 
 The rules (docs/commands.md, "Tables"): one line per row; a number or a shape is never split;
 a column marked ``elide`` (layer names) is shortened in the middle first
-(``bottleneck17/…/project``); then the columns with the lowest ``keep`` are dropped whole and
+(``bottleneck17/…/project``), never two names alike (the segments in which they differ
+stay, or every segment is shortened alike); then the columns with the lowest ``keep`` are dropped whole and
 the caller says which; no trailing spaces; prose is wrapped at the width; escape codes
 (bold headers, bold red failures) as ``styled`` decides (``--color``, ``FORCE_COLOR``,
 ``NO_COLOR``, a terminal). A column marked ``wrap`` (check's descriptions) wraps between words instead, the
@@ -53,12 +54,20 @@ def wrap(text, columns, indent=""):
 
 def elide(text, room):
     """``text`` in at most ``room`` characters, shortened in the middle: inner path
-    segments give way, those without digits and the longest first, so that indices stay (``stage5/1/…/stochastic_depth``,
-    ``bottleneck17/…/project``); else characters in the middle."""
+    segments give way, those without digits and the longest first, so that indices stay
+    (``stage5/1/…/stochastic_depth``, ``bottleneck17/…/project``); else characters in the
+    middle."""
+    short = _drop_segments(text, room)
+    return short if short is not None else _middle(text, room)
+
+
+def _drop_segments(text, room, keep=()):
+    """``text`` with inner path segments replaced by an ellipsis (elide's order) until it
+    fits ``room``, or None if it cannot."""
     if len(text) <= room:
         return text
     parts = text.split("/")
-    inner, gone = list(range(1, len(parts) - 1)), set()
+    inner, gone = [k for k in range(1, len(parts) - 1) if k not in keep], set()
     while inner:
         j = max(inner, key=lambda k: (not any(c.isdigit() for c in parts[k]), len(parts[k]), k))
         inner.remove(j)
@@ -68,10 +77,81 @@ def elide(text, room):
                          if p is not None or kept[k - 1] is not None)
         if len(short) <= room:
             return short
+    return None
+
+
+def _middle(text, room):
+    """``text`` in ``room`` characters: its head, an ellipsis, its tail."""
+    if len(text) <= room:
+        return text
     if room < 3:
         return text[:room]
     tail = (room - 1) // 2 + (room - 1) % 2
     return text[:room - 1 - tail] + ELLIPSIS + text[-tail:]
+
+
+def _squeeze(text, room):
+    """``text`` in ``room`` characters with every path segment kept, each longer one
+    shortened in its middle to the same length (``stage_w…name1/bottleneck1/gho…and``);
+    None if that cannot fit."""
+    parts = text.split("/")
+    for size in range(max(map(len, parts)) - 1, 2, -1):
+        short = "/".join(_middle(p, size) for p in parts)
+        if len(short) <= room:
+            return short
+    return None
+
+
+def _window(text, room, at):
+    """``text`` in ``room`` characters with its character ``at`` shown: its head, an
+    ellipsis, a few characters around ``at``, an ellipsis and its tail."""
+    tail = (room - 1) // 2 + (room - 1) % 2
+    if len(text) <= room or at < room - 1 - tail or at >= len(text) - tail or room < 9:
+        return _middle(text, room)
+    head = (room - 5) // 2
+    back = room - 5 - head
+    return text[:head] + ELLIPSIS + text[at - 1:at + 2] + ELLIPSIS + text[len(text) - back:]
+
+
+def _collisions(shorts):
+    """{short: distinct texts} of the shortened texts that two or more texts share."""
+    seen = {}
+    for text, short in shorts.items():
+        seen.setdefault(short, []).append(text)
+    return {short: texts for short, texts in seen.items() if len(texts) > 1}
+
+
+def elide_all(texts, room):
+    """{text: shortened} of a column's cells, each in ``room`` characters and no two
+    different texts shortened alike: colliding names keep the path segments in which they
+    differ; where that does not fit, every segment, each shortened alike (``_squeeze``);
+    else they show the first character in which they differ (``_window``)."""
+    shorts = {text: elide(text, room) for text in dict.fromkeys(texts)}
+    keeps = {}
+    for _ in range(8):
+        clashes = _collisions(shorts)
+        if not clashes:
+            return shorts
+        for group in clashes.values():
+            parts = [text.split("/") for text in group]
+            differ = {k for k in range(1, max(map(len, parts)) - 1)
+                      if len({p[k] if k < len(p) else None for p in parts}) > 1}
+            for text in group:
+                keeps[text] = keeps.get(text, set()) | differ
+                shorts[text] = _drop_segments(text, room, keeps[text]) or shorts[text]
+    for group in _collisions(shorts).values():
+        for text in group:
+            shorts[text] = _squeeze(text, room) or shorts[text]
+    for _ in range(room):
+        clashes = _collisions(shorts)
+        if not clashes:
+            break
+        for group in clashes.values():
+            at = next((k for k in range(min(map(len, group)))
+                       if len({text[k] for text in group}) > 1), min(map(len, group)) - 1)
+            for text in group:
+                shorts[text] = _window(text, room, at)
+    return shorts
 
 
 def clip(text, room):
@@ -131,6 +211,9 @@ def render(columns, rows, room, footer=None, style=False, marked=(), gap=GAP):
     dropped = [columns[j].header.replace("\n", " ") for j in range(len(columns))
                if j not in shown]
     cols = [columns[j] for j in shown]
+    everything = rows + ([footer] if footer else [])
+    short = {j: elide_all([row[j] for row in everything], w)
+             for j, col, w in zip(shown, cols, widths) if col.elide}
 
     def line(cells):
         text = gap.join(c.rjust(w) if col.right else c.ljust(w)
@@ -144,7 +227,7 @@ def render(columns, rows, room, footer=None, style=False, marked=(), gap=GAP):
             if col.wrap:
                 cell = wrap(cell, w)
             else:
-                cell = [elide(cell, w) if col.elide else cell]
+                cell = [short[j][cell] if col.elide else cell]
             cells.append(cell)
         height = max(len(c) for c in cells)
         return [line([c[k] if k < len(c) else "" for c in cells]) for k in range(height)]

@@ -95,3 +95,47 @@ def test_compare_and_sweep_notes_name_the_convention(run_cli):
     result = run_cli("compare", "resnet50", "resnet50@convention=ptflops")
     text = " ".join(result.out.split())
     assert "params: their weights + biases" in text and "Under the ptflops convention:" in text
+
+
+def layer_names(out):
+    """The first cell of each line between the first table's two rules."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("─"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("─"))
+    return [line.split("  ")[0] for line in lines[start + 1:end]]
+
+
+def shipped_and_deep():
+    from costcalc.shipped import names, variants
+
+    return list(dict.fromkeys([*names(), *variants()])) + [str(ROOT / "tests" / "specs" /
+                                                            "deep_nesting.yaml")]
+
+
+def test_shortened_names_stay_unique(monkeypatch):
+    """At 60, 80 and 140 columns, over every shipped spec and a deep nesting (GhostNet-like
+    stage/bottleneck/ghost_expand|ghost_project/primary, whose segments without digits gave
+    way alike): every row's name is a shortening of its own name only (its kept text in
+    order, '…' for what gave way), no two rows print the same, every line fits."""
+    import io
+
+    from costcalc import analyze
+    from costcalc.render import render_table
+
+    bad = []
+    for spec in shipped_and_deep():
+        report = analyze(spec)
+        full = [row["name"] for row in report["layers"]]
+        for columns in (60, 80, 140):
+            monkeypatch.setenv("COLUMNS", str(columns))
+            out = io.StringIO()
+            render_table(report, out, all_layers=True, by=())
+            assert max(map(len, out.getvalue().splitlines())) <= columns, (spec, columns)
+            printed = layer_names(out.getvalue())
+            assert len(printed) == len(full), (spec, columns)
+            for shown, name in zip(printed, full):
+                pattern = ".*".join(map(re.escape, shown.split("…")))
+                assert re.fullmatch(pattern, name), (spec, columns, shown, name)
+            if len(set(printed)) != len(printed):
+                bad.append((spec, columns, len(printed) - len(set(printed))))
+    assert not bad
