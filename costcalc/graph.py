@@ -238,6 +238,15 @@ def _entry_problems(spec, entry, kind, pos, lists):
     return problems
 
 
+def _outwards(ref, prefix):
+    """The full names ``ref`` may mean seen from scope ``prefix``, innermost first."""
+    while True:
+        yield f"{prefix}/{ref}" if prefix else ref
+        if not prefix:
+            return
+        prefix = prefix.rpartition("/")[0]
+
+
 def _raise(error):
     raise error
 
@@ -274,6 +283,7 @@ class _Builder:
         self.active, self.recursive_calls = [], 0   # the block calls under way, and how many
                                                     # of them were of a block inside itself
         self.outputs = {}    # block call and group names -> index of their last layer
+        self.skipped = {}    # names of entries skipped by when -> the entry whose when it was
         self.expanded = 0    # entries expanded so far, against LIMITS["layers"]
         self.sizes = {}      # least_list's answers
         self.plans, self.results = {}, {}   # per spec entry, per (attributes, input shapes)
@@ -295,6 +305,7 @@ class _Builder:
                 raise pos.error(f"the spec expands to more than {LIMITS['layers']:,} layers "
                                 f"(docs/errors.md)")
             if "when" in entry and not self.when(entry, scope):
+                self.skip(entry, scope, entry)
                 continue
             if kind == "repeat":
                 self.repeat(entry, scope, pos)
@@ -326,6 +337,21 @@ class _Builder:
         if not isinstance(value, bool):
             raise entry.pos["when"].error(f"when must be true or false, not {show(value)}")
         return value
+
+    def skip(self, entry, scope, cause):
+        """Remember the names an entry skipped by ``cause``'s ``when`` would have defined
+        (its own, or those of the layers of an unnamed group or repeat, which join the
+        scope), so that a reference to one says why it is missing."""
+        if "name" in entry:
+            try:
+                name = self.name_text(self.value(entry, "name", scope.names), entry.pos["name"])
+            except SpecError:
+                return   # a name that cannot be known (a loop variable's): nothing to remember
+            self.skipped[scope.full(name)] = cause
+        elif isinstance(entry.get("layers"), list) and not ("type" in entry or "block" in entry):
+            for inner in entry["layers"]:
+                if isinstance(inner, dict):
+                    self.skip(inner, scope, cause)
 
     def shape_of(self, index):
         return self.image if index == IMAGE else self.nodes[index].shape
@@ -672,17 +698,21 @@ class _Builder:
             return scope.input
         if not isinstance(ref, str) or isinstance(ref, bool):
             raise pos.error(f"a layer reference must be a name, not {show(ref)}")
-        prefix = scope.prefix
-        while True:
-            full = f"{prefix}/{ref}" if prefix else ref
+        for full in _outwards(ref, scope.prefix):
             if full in self.index:
                 return self.index[full]
             if full in self.outputs:
                 return self.outputs[full]
-            if not prefix:
-                break
-            prefix = prefix.rpartition("/")[0]
-        near = did_you_mean(ref, [n.rpartition("/")[2] for n in self.index][-500:])
+        for full in _outwards(ref, scope.prefix):
+            if full in self.skipped:
+                cause = self.skipped[full]
+                raise pos.error(f"layer {show(full)} was skipped: its condition "
+                                f"{show(cause['when'])} (line {cause.pos['when'].line}) is "
+                                f"false, so it cannot be an input here")
+        names = list(self.index)[-500:]
+        elsewhere = [n for n in names if n.rpartition("/")[2] == ref]  # in another scope
+        near = (f" (did you mean {elsewhere[-1]!r}?)" if elsewhere
+                else did_you_mean(ref, [n.rpartition("/")[2] for n in names]))
         raise pos.error(f"unknown layer {show(ref)}{near}: an input must name a layer (or a "
                         f"block call or group) defined before it, or 'input'")
 

@@ -96,3 +96,62 @@ def test_an_add_of_two_inputs_still_counts_one_sum_per_element():
           - {name: b, type: add, inputs: [a, a]}
     """))
     assert report["layers"][1]["other_ops"] == (2 - 1) * 4 * 8 * 8
+
+
+# ---------------------------------------------------------------- references that fail
+
+GHOST = """
+    name: t
+    input: [3, 16, 16]
+    blocks:
+      ghost:
+        args: {relu: true}
+        layers:
+          - {name: primary, type: pointwise, out: 8}
+          - {name: primary_relu, type: relu, when: $relu}
+          - {name: cheap, type: depthwise, k: 3, input: primary_relu}
+    layers:
+      - {block: ghost}
+      - {block: ghost, relu: false}
+"""
+
+
+def test_a_reference_to_a_layer_skipped_by_when_says_which_condition_skipped_it():
+    # main said "unknown layer 'primary_relu' (did you mean 'primary_relu'?)", the name
+    # of ghost1's layer, which is out of ghost2's scope
+    assert refusal(GHOST) == [
+        "<text>:9:53: error: layer 'ghost2/primary_relu' was skipped: its condition '$relu' "
+        "(line 8) is false, so it cannot be an input here"]
+
+
+def test_a_layer_skipped_in_a_group_names_the_groups_condition():
+    (line,) = refusal("""
+        name: t
+        input: [3, 16, 16]
+        params: {act: false}
+        layers:
+          - {name: a, type: conv, k: 3, out: 8}
+          - when: $act
+            layers: [{name: a_relu, type: relu}, {name: a_bn, type: batchnorm}]
+          - {type: add, inputs: [a, a_bn]}
+    """)
+    assert line == ("<text>:8:29: error: layer 'a_bn' was skipped: its condition '$act' "
+                    "(line 6) is false, so it cannot be an input here")
+
+
+def test_a_name_in_another_scope_is_suggested_by_its_full_name_which_reaches_it():
+    spec = """
+        name: t
+        input: [3, 16, 16]
+        blocks:
+          sep:
+            layers: [{name: dw, type: depthwise, k: 3}, {name: pw, type: pointwise, out: 8}]
+        layers:
+          - {block: sep}
+          - {type: add, inputs: [input, REF]}
+    """
+    (line,) = refusal(spec.replace("REF", "dw"))
+    assert "unknown layer 'dw' (did you mean 'sep1/dw'?)" in line, line  # main: 'dw'
+    # the suggestion works: sep1/dw (3x16x16, like the image) is added to the image
+    report = analyze(text(spec.replace("REF", "sep1/dw")))
+    assert report["layers"][-1]["other_ops"] == (2 - 1) * 3 * 16 * 16
