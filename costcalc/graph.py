@@ -167,9 +167,9 @@ def find_block(spec, name, pos):
         raise pos.error(f"a block is named by text, not {show(name)}")
     block = spec.blocks.get(name)
     if block is None:
-        known = ", ".join(spec.blocks) or "none are defined"
-        raise pos.error(f"unknown block {show(name)}{did_you_mean(name, spec.blocks)}; "
-                        f"blocks: {known}")
+        names = spec.block_names or list(spec.blocks)
+        raise pos.error(f"unknown block {show(name)}{did_you_mean(name, names)}; "
+                        f"blocks: {', '.join(map(str, names)) or 'none are defined'}")
     return block
 
 
@@ -217,7 +217,11 @@ def _entry_problems(spec, entry, kind, pos, lists):
         checks.append(layer_checks)
     if kind in ("call", "repeat") and "block" in entry and not is_template(entry["block"]):
         def call_checks():
-            block = find_block(spec, entry["block"], entry.pos["block"])
+            name = entry["block"]
+            if isinstance(name, str) and name not in spec.blocks and (
+                    spec.block_names is None or name in spec.block_names):
+                return   # the block's own problem is reported where it is defined
+            block = find_block(spec, name, entry.pos["block"])
             check_call_args(entry, block, REPEAT_KEYS if kind == "repeat" else CALL_KEYS)
         checks.append(call_checks)
     if kind == "layer" and entry.get("name") == "input":

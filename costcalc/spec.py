@@ -131,7 +131,11 @@ class Spec:
         self.variant = None   # the Variant this spec was loaded as, if any
         self.width = gather(errors, _width, tree)
         self.defaults = gather(errors, _defaults, tree)
-        self.blocks = gather(errors, _blocks, tree, errors) or {}
+        self.blocks = gather(errors, _blocks, tree, errors)
+        # every block name declared, good or bad (None: 'blocks' is not a mapping), so that
+        # a call to a block with its own error is not reported again as unknown
+        self.block_names = None if self.blocks is None else list(tree.get("blocks", ()))
+        self.blocks = self.blocks or {}
         self.layers = gather(errors, layer_list, tree, "layers", tree, True)
         self.expect = tree.get("expect", [])
         if not isinstance(self.expect, list):
@@ -351,34 +355,39 @@ def _defaults(tree):
 
 
 def _blocks(tree, errors):
-    """The blocks; a block with bad argument names is kept (so calls to it are not
-    also reported) and its problems raised together."""
+    """The good blocks; every problem is added to ``errors``. A block with bad argument
+    names is kept (so calls to it are not also reported); a block with another problem
+    is left out, and calls to it are not checked (Spec.block_names)."""
     raw = tree.get("blocks", Map())
     if not isinstance(raw, dict):
         raise tree.pos["blocks"].error("blocks must map a block name to {args, layers}")
     blocks = {}
     for name, body in raw.items():
-        pos = raw.pos[name]
-        if not isinstance(body, dict):
-            raise pos.error(f"block {name} must be a mapping with 'layers' (and 'args')")
-        check_keys(body, ("args", "layers", "doc", "in_pieces"), f"block {name}")
-        if not isinstance(body.get("in_pieces", False), bool):
-            raise body.pos["in_pieces"].error("in_pieces must be true or false")
-        args = body.get("args", Map())
-        if isinstance(args, list):  # [a, b] is short for {a: null, b: null}
-            for i, arg in enumerate(args):
-                check_name(arg, args.pos[i], f"argument of block {name}:")
-            args = Map({a: None for a in args})
-        if not isinstance(args, dict):
-            raise body.pos["args"].error(f"args of block {name} must map name to default "
-                                         f"(null: required)")
-        for arg in args:
-            gather(errors, check_name, arg,
-                   args.key_pos[arg] if hasattr(args, "key_pos") else body.pos["args"],
-                   f"argument of block {name}:")
-        blocks[name] = Block(name, dict(args), layer_list(body, "layers", body, True), pos,
-                             body.get("in_pieces", False))
+        gather(errors, _block, blocks, name, body, raw.pos[name], errors)
     return blocks
+
+
+def _block(blocks, name, body, pos, errors):
+    """Add block ``name`` to ``blocks``, or raise its first problem."""
+    if not isinstance(body, dict):
+        raise pos.error(f"block {name} must be a mapping with 'layers' (and 'args')")
+    check_keys(body, ("args", "layers", "doc", "in_pieces"), f"block {name}")
+    if not isinstance(body.get("in_pieces", False), bool):
+        raise body.pos["in_pieces"].error("in_pieces must be true or false")
+    args = body.get("args", Map())
+    if isinstance(args, list):  # [a, b] is short for {a: null, b: null}
+        for i, arg in enumerate(args):
+            check_name(arg, args.pos[i], f"argument of block {name}:")
+        args = Map({a: None for a in args})
+    if not isinstance(args, dict):
+        raise body.pos["args"].error(f"args of block {name} must map name to default "
+                                     f"(null: required)")
+    for arg in args:
+        gather(errors, check_name, arg,
+               args.key_pos[arg] if hasattr(args, "key_pos") else body.pos["args"],
+               f"argument of block {name}:")
+    blocks[name] = Block(name, dict(args), layer_list(body, "layers", body, True), pos,
+                         body.get("in_pieces", False))
 
 
 def layer_list(owner, key, where, required=False):

@@ -155,3 +155,59 @@ def test_a_name_in_another_scope_is_suggested_by_its_full_name_which_reaches_it(
     # the suggestion works: sep1/dw (3x16x16, like the image) is added to the image
     report = analyze(text(spec.replace("REF", "sep1/dw")))
     assert report["layers"][-1]["other_ops"] == (2 - 1) * 3 * 16 * 16
+
+
+# ---------------------------------------------------------------- independent problems only
+
+BLOCKS = """
+    name: t
+    input: [3, 32, 32]
+    blocks:
+      a:
+        layer:
+          - {type: conv, k: 3, out: 8}
+      b:
+        args: {out: null}
+        layers:
+          - {type: conv, k: 3, out: $out}
+    layers:
+      - {block: a}
+      - {block: b, out: 8}
+      - {block: b, outt: 8}
+      - {block: c}
+      - {block: a}
+"""
+
+
+def test_one_bad_block_is_reported_once_and_calls_to_the_others_are_still_checked():
+    # main: the bad block's line, then "unknown block 'a'/'b'/'c'; blocks: none are
+    # defined" at every call (false: both are defined)
+    assert refusal(BLOCKS) == [
+        "<text>:5:5: error: unknown key 'layer' in block a (did you mean 'layers'?); known: "
+        "args, layers, doc, in_pieces",
+        "<text>:14:16: error: block b has no argument 'outt' (did you mean 'out'?); its "
+        "arguments: out",
+        "<text>:15:13: error: unknown block 'c'; blocks: a, b"]
+
+
+def test_blocks_that_are_not_a_mapping_give_one_error_not_one_per_call():
+    assert refusal("""
+        name: t
+        input: [3, 8, 8]
+        blocks: [a]
+        layers:
+          - {block: a}
+          - {block: c}
+    """) == ["<text>:3:9: error: blocks must map a block name to {args, layers}"]
+
+
+def test_a_block_named_by_a_number_is_listed_in_the_unknown_block_message():
+    # main: an internal error (joining the names as text)
+    assert refusal("""
+        name: t
+        input: [3, 8, 8]
+        blocks:
+          1: {layers: [{type: relu}]}
+        layers:
+          - {block: c}
+    """) == ["<text>:6:13: error: unknown block 'c'; blocks: 1"]
