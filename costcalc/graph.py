@@ -110,11 +110,16 @@ def build(spec, settings=None):
     settings = settings or Settings()
     params = spec.resolve_params(settings.overrides)
     shape = input_shape(spec, settings)
-    builder = _Builder(spec, settings, shape)
+    builder = _Builder(spec, settings, shape, spec.width_factor(params, settings.alpha))
     names = dict(params, alpha=settings.alpha, rho=settings.rho, resolution=shape[1],
                  ch=builder.channels, input_channels=shape[0], input_height=shape[1],
                  input_width=shape[2])
     builder.sequence(spec.layers, _Scope("", IMAGE, names, ""))
+    if settings.alpha != 1 and not builder.thinned and not spec.mentions_alpha():
+        raise spec.tree.at.error(
+            f"alpha {settings.alpha:g} applies to no layer of {spec.label(params)}: every "
+            f"widening layer has scale: false and no expression uses alpha or ch() "
+            f"(docs/spec-language.md, 'The width multiplier')")
     graph = Graph(spec, settings, shape, params, builder.nodes)
     if settings.standard_conv:
         from .transform import standard_conv
@@ -281,8 +286,10 @@ class _Scope:
 
 
 class _Builder:
-    def __init__(self, spec, settings, shape):
+    def __init__(self, spec, settings, shape, factor=1):
         self.spec, self.settings, self.image = spec, settings, shape
+        self.factor = factor   # multiplier * alpha, what the width rule applies
+        self.thinned = False   # whether any layer or ch() took the factor
         self.nodes, self.index = [], {}
         self.active, self.recursive_calls = [], 0   # the block calls under way, and how many
                                                     # of them were of a block inside itself
@@ -293,9 +300,10 @@ class _Builder:
         self.plans, self.results = {}, {}   # per spec entry, per (attributes, input shapes)
 
     def channels(self, count):
-        """``ch(c)`` in expressions: c thinned by alpha with the spec's width rule."""
+        """``ch(c)`` in expressions: c thinned by multiplier * alpha with the spec's width rule."""
+        self.thinned = True
         try:
-            return self.spec.width.apply(count, self.settings.alpha)
+            return self.spec.width.apply(count, self.factor)
         except (TypeError, ValueError) as exc:
             raise ExprError(f"ch({show(count)}): {exc}") from None
 
@@ -643,7 +651,8 @@ class _Builder:
                 f"'padding: explicit' at the top of the spec")
         if layer_type.widens:
             scale = attrs["scale"]
-            multiplier = self.settings.alpha if scale is True else (1 if scale is False else scale)
+            multiplier = self.factor if scale is True else (1 if scale is False else scale)
+            self.thinned = self.thinned or scale is True
             try:
                 attrs["out"] = self.spec.width.apply(attrs["out"], multiplier)
             except ValueError as exc:

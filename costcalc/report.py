@@ -61,7 +61,7 @@ def make_report(graph, spec_label, flops=False, convention="paper", lazy_rows=Fa
         "resolution": graph.input_shape[1],
         "input": list(graph.input_shape),
         "params": dict(graph.params),
-        "width_rule": spec.width.text(),
+        "width_rule": spec.width.text(spec.width_factor(graph.params, 1)),
         "totals": totals,
         "counted": coverage(graph, convention, tool_counts),
         "layers": rows if lazy_rows else list(rows),

@@ -97,7 +97,8 @@ def schema():
         "params": {"type": "object", "additionalProperties": param},
         "width": {"type": "object", "additionalProperties": False,
                   "properties": {"rule": {"enum": list(WIDTH_RULES)},
-                                 "min": {**_INT, "minimum": 1}, "divisor": {**_INT, "minimum": 1}}},
+                                 "min": {**_INT, "minimum": 1}, "divisor": {**_INT, "minimum": 1},
+                                 "multiplier": {"type": ["number", "string"]}}},
         "defaults": {"type": "object", "additionalProperties": {"type": "object"},
                      "propertyNames": {"enum": sorted(k for t in layer_types
                                                       for k in [t.name, *t.aliases])}},

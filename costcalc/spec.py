@@ -7,6 +7,7 @@ are known.
 import copy
 import keyword
 import math
+import re
 
 
 from .errors import SpecError, SpecErrors, check_keys, did_you_mean, gather, show, unknown_keys
@@ -17,7 +18,8 @@ TOP_KEYS = ("name", "source", "description", "notes", "input", "padding", "param
             "defaults", "blocks", "layers", "variants", "expect")
 PADDING_RULES = ("same", "explicit")   # TensorFlow's 'same' (today's default), PyTorch's 0
 VARIANT_KEYS = ("set", "resolution", "doc")
-WIDTH_RULES = ("floor", "make_divisible", "round", "exact")
+WIDTH_RULES = ("floor", "make_divisible", "round", "exact", "none")
+_ALPHA = re.compile(r"\balpha\b|\bch\s*\(")
 MULTIPLIERS = ("alpha", "rho", "resolution")   # names expressions can always use
 # Names the language gives a meaning: a parameter, block argument or loop variable may
 # not take one (it would be silently replaced by the built-in, or hide it).
@@ -75,17 +77,20 @@ class Variant:
 
 
 class WidthRule:
-    """How the width multiplier turns ``c`` channels into an integer.
+    """How the width multiplier turns ``c`` channels into an integer, with
+    ``f = multiplier * alpha`` (``multiplier``: the family's own width, default 1):
 
-    floor:          max(int(c * alpha), min)               MobileNet (TF-slim)
-    make_divisible: make_divisible(c * alpha, divisor)      MobileNetV2
-    round:          max(round(c * alpha), min)
-    exact:          c * alpha must be a whole number
-    A multiplier of exactly 1 leaves every count unchanged.
+    floor:          max(int(c * f), min)                   MobileNet (TF-slim)
+    make_divisible: make_divisible(c * f, divisor)          MobileNetV2, V3, EfficientNet
+    round:          max(floor(c * f + 0.5), min)            halves up (ShuffleNet)
+    exact:          c * f must be a whole number
+    none:           the family defines no width multiplier: alpha must be 1
+    A factor of exactly 1 leaves every count unchanged.
     """
 
-    def __init__(self, rule="floor", minimum=1, divisor=8):
+    def __init__(self, rule="floor", minimum=1, divisor=8, multiplier=1):
         self.rule, self.minimum, self.divisor = rule, minimum, divisor
+        self.multiplier = multiplier   # a number or a ${...} of the parameters
 
     def apply(self, channels, multiplier):
         if multiplier == 1:
@@ -106,12 +111,18 @@ class WidthRule:
                              f"number (width rule 'exact')")
         return int(round(scaled))
 
-    def text(self):
+    def text(self, multiplier=1):
+        """The rule as the expression language writes it (``multiplier``: its value)."""
+        if self.rule == "none":
+            return "none (the family defines no width multiplier; alpha 1 only)"
+        c = f"c * {multiplier:g} * alpha" if multiplier != 1 else "c * alpha"
         if self.rule == "make_divisible":
-            return f"make_divisible(c * alpha, {self.divisor})"
+            return f"make_divisible({c}, {self.divisor})"
         if self.rule == "exact":
-            return "c * alpha (exact)"
-        return f"max({'int' if self.rule == 'floor' else 'round'}(c * alpha), {self.minimum})"
+            return f"{c} (exact)"
+        if self.rule == "round":
+            return f"max(floor({c} + 0.5), {self.minimum})"
+        return f"max(int({c}), {self.minimum})"
 
 
 class Spec:
@@ -164,6 +175,47 @@ class Spec:
             return str(substitute(self.name, params))
         except ExprError as exc:
             raise self.tree.pos["name"].error(f"name: {exc}") from None
+
+    def label(self, params):
+        """'convnext_tiny (ConvNeXt-tiny)' for a variant, else the title."""
+        title = self.title(params)
+        return f"{self.variant.name} ({title})" if self.variant is not None else title
+
+    def width_factor(self, params, alpha):
+        """``f = multiplier * alpha``, the factor the width rule applies; alpha other than
+        1 is refused when the family defines no width multiplier (rule 'none')."""
+        if self.width.rule == "none":
+            if alpha != 1:
+                raise self.tree.key_pos["width"].error(
+                    f"alpha {alpha:g} cannot apply: {self.label(params)} defines no width "
+                    f"multiplier (width rule 'none'), so only alpha 1 is accepted")
+            return 1
+        multiplier = self.width.multiplier
+        if isinstance(multiplier, str):
+            pos = self.tree["width"].pos["multiplier"]
+            try:
+                multiplier = substitute(multiplier, params)
+            except ExprError as exc:
+                raise pos.error(f"width multiplier: {exc}") from None
+            if not (isinstance(multiplier, (int, float)) and not isinstance(multiplier, bool)
+                    and 0 < multiplier <= 10**6):
+                raise pos.error(f"width multiplier must be a number in (0, 10^6], not "
+                                f"{show(multiplier)}")
+        return multiplier * alpha if multiplier != 1 else alpha
+
+    def mentions_alpha(self):
+        """Whether any ${...} of the spec names alpha or calls ch()."""
+        stack = [self.tree]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                if "$" in item and _ALPHA.search(item):
+                    return True
+            elif isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        return False
 
     def resolve_params(self, overrides=None):
         """Parameter values after ``--set`` overrides; later defaults may use earlier ones.
@@ -322,8 +374,8 @@ def _params(tree):
 def _width(tree):
     raw = tree.get("width", Map())
     if not isinstance(raw, dict):
-        raise tree.pos["width"].error("width must be a mapping: {rule, min, divisor}")
-    check_keys(raw, ("rule", "min", "divisor"), "width")
+        raise tree.pos["width"].error("width must be a mapping: {rule, min, divisor, multiplier}")
+    check_keys(raw, ("rule", "min", "divisor", "multiplier"), "width")
     rule = raw.get("rule", "floor")
     if rule not in WIDTH_RULES:
         raise raw.pos["rule"].error(f"invalid width rule {show(rule)}; valid: {', '.join(WIDTH_RULES)}")
@@ -331,7 +383,15 @@ def _width(tree):
         if key in raw and not (isinstance(raw[key], int) and not isinstance(raw[key], bool)
                                and raw[key] > 0):
             raise raw.pos[key].error(f"width {key} must be a positive integer")
-    return WidthRule(rule, raw.get("min", 1), raw.get("divisor", 8))
+    multiplier = raw.get("multiplier", 1)
+    if not (isinstance(multiplier, str) or isinstance(multiplier, (int, float))
+            and not isinstance(multiplier, bool) and 0 < multiplier <= 10**6):
+        raise raw.pos["multiplier"].error(f"width multiplier must be a number in (0, 10^6] or "
+                                          f"a ${{...}} of the parameters, not {show(multiplier)}")
+    if rule == "none" and len(raw) > 1:
+        raise raw.key_pos[next(k for k in raw if k != "rule")].error(
+            "width rule 'none' (no width multiplier) takes no min, divisor or multiplier")
+    return WidthRule(rule, raw.get("min", 1), raw.get("divisor", 8), multiplier)
 
 
 def _defaults(tree):

@@ -1,0 +1,207 @@
+"""The width multiplier of the zoo (issue 15): ``--alpha`` is each family's published width
+rule, checked against torchvision built at that width; a family that defines none refuses
+an alpha other than 1 (exit 2, the spec named) instead of ignoring it."""
+import json
+import math
+
+import pytest
+
+from costcalc import analyze
+from costcalc.errors import SpecError
+
+NO_WIDTH = ("convnext", "efficientnet_v2", "shufflenet_v2")   # width: {rule: none}
+
+# torchvision 0.29's builders: efficientnet_bN's (width_mult, depth_mult, dropout)
+EFFICIENTNET = {"b0": (1.0, 1.0, 0.2), "b1": (1.0, 1.1, 0.2), "b2": (1.1, 1.2, 0.3),
+                "b3": (1.2, 1.4, 0.3), "b4": (1.4, 1.8, 0.4), "b5": (1.6, 2.2, 0.4),
+                "b6": (1.8, 2.6, 0.5), "b7": (2.0, 3.1, 0.5)}
+MNASNET = {"mnasnet0_5": 0.5, "mnasnet0_75": 0.75, "mnasnet1_0": 1.0, "mnasnet1_3": 1.3,
+           "mnasnet": 1.0}
+
+
+def listed(run_cli):
+    result = run_cli("list")
+    assert result.code == 0
+    return [line.split()[0] for line in result.out.splitlines() if line.strip()]
+
+
+def make_divisible(v, d=8):
+    """MobileNetV2's _make_divisible, written out again."""
+    r = max(d, int(v + d / 2) // d * d)
+    return r + d if r < 0.9 * v else r
+
+
+def mobilenet_v1_mult_adds(alpha, side=224, classes=1000):
+    """MobileNet (Table 1) thinned by max(int(c * alpha), 8), counted by hand."""
+    w = lambda c: max(int(c * alpha), 8)   # noqa: E731
+    rows = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 \
+        + [(1024, 2), (1024, 1)]
+    s = (side + 1) // 2
+    total, c = 3 * 3 * 3 * w(32) * s * s, w(32)
+    for out, stride in rows:
+        s = (s + stride - 1) // stride
+        total += 3 * 3 * c * s * s + c * w(out) * s * s
+        c = w(out)
+    return total + c * classes
+
+
+def vgg16_mult_adds(alpha, classes=1000):
+    """VGG-16 (configuration D) thinned by max(int(c * alpha), 1), by hand; the fc
+    layers keep their 4096 outputs."""
+    w = lambda c: max(int(c * alpha), 1)   # noqa: E731
+    total, c, s = 0, 3, 224
+    for stage, (out, convs) in enumerate([(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]):
+        for _ in range(convs):
+            total += 3 * 3 * c * w(out) * s * s
+            c = w(out)
+        s //= 2
+    return total + c * 7 * 7 * 4096 + 4096 * 4096 + 4096 * classes
+
+
+def test_every_listed_name_applies_alpha_or_refuses_it(run_cli):
+    names = listed(run_cli)
+    assert len(names) >= 85
+    refused = []
+    for name in names:
+        half = run_cli(name, "--alpha", "0.5", "--format", "json")
+        if half.code == 2:
+            refused.append(name)
+            lines = half.err.strip().splitlines()
+            assert len(lines) == 1 and name in lines[0] and "alpha 0.5" in lines[0], half.err
+            assert half.out == ""
+            continue
+        assert half.code == 0, (name, half.err)
+        full = json.loads(run_cli(name, "--format", "json").out)
+        half = json.loads(half.out)
+        assert half["totals"]["mult_adds"] < full["totals"]["mult_adds"], name
+        if name in ("mobilenet",):
+            assert half["totals"]["mult_adds"] == mobilenet_v1_mult_adds(0.5)
+        if name in ("vgg", "vgg16"):
+            assert half["totals"]["mult_adds"] == vgg16_mult_adds(0.5)
+    # exactly the families without a width multiplier, every name of theirs
+    assert refused and all(n.startswith(NO_WIDTH) for n in refused)
+    assert {n for n in names if n.startswith(NO_WIDTH)} == set(refused)
+    assert len(refused) == 4 + 5 + 5   # efficientnet_v2 (1 + 3), shufflenet_v2 (1 + 4), convnext (1 + 4)
+
+
+def test_the_hand_counts_are_the_spec_at_alpha_1():
+    """The two written-out counts are right at alpha 1 too (against the published ones)."""
+    assert round(mobilenet_v1_mult_adds(1.0) / 1e6) == 569          # MobileNet paper, Table 1
+    assert round(vgg16_mult_adds(1.0) / 1e9, 2) == 15.47              # torchvision VGG16 _ops
+
+
+@pytest.mark.parametrize("where, call", [
+    ("report", lambda: analyze("convnext_tiny", alpha=0.5)),
+    ("sweep", lambda: __import__("costcalc").sweep("shufflenet_v2_x1_0", [1, 0.5])),
+    ("compare", lambda: __import__("costcalc").compare(["efficientnet_v2_s",
+                                                        "efficientnet_v2_s@alpha=0.5"])),
+])
+def test_the_library_refuses_alpha_where_the_family_defines_none(where, call):
+    with pytest.raises(SpecError) as exc:
+        call()
+    assert isinstance(exc.value, ValueError)
+    assert "defines no width multiplier" in str(exc.value)
+
+
+@pytest.mark.parametrize("args", [
+    ("convnext_small", "--alpha", "0.75"),
+    ("compare", "mobilenet", "shufflenet_v2_x1_0@alpha=0.5"),
+    ("sweep", "efficientnet_v2_m", "--alpha", "1,0.5"),
+])
+def test_the_commands_refuse_alpha_where_the_family_defines_none(run_cli, args):
+    result = run_cli(*args)
+    assert result.code == 2 and result.out == ""
+    line, = result.err.strip().splitlines()
+    assert "error: alpha" in line and "defines no width multiplier" in line
+    assert any(a.split("@")[0] in line for a in args if "_" in a)
+
+
+def test_alpha_1_is_still_accepted_everywhere():
+    assert analyze("convnext_tiny", alpha=1)["totals"]["mult_adds"] > 0
+
+
+def test_a_spec_whose_layers_all_keep_their_width_refuses_alpha():
+    spec = """
+name: fixed
+input: [3, 8, 8]
+layers:
+  - {type: conv, k: 3, out: 16, scale: false}
+  - {type: fc, out: 10}
+"""
+    with pytest.raises(SpecError) as exc:
+        analyze(spec, alpha=0.5)
+    assert "applies to no layer of fixed" in str(exc.value)
+    assert analyze(spec)["totals"]["params"] == 3 * 9 * 16 + 16 * 64 * 10 + 10
+    # an expression that reads alpha is a use of it
+    used = spec.replace("out: 10}", "out: \"${int(10 * alpha)}\", scale: false}")
+    assert analyze(used, alpha=0.5)["layers"][1]["output"][0] == 5
+
+
+def test_width_rule_none_is_refused_with_settings_and_printed():
+    with pytest.raises(SpecError) as exc:
+        analyze("name: x\ninput: [3, 4, 4]\nwidth: {rule: none, min: 8}\n"
+                "layers: [{type: conv, k: 1, out: 2}]")
+    assert exc.value.line == 3 and "takes no min" in str(exc.value)
+    report = analyze("convnext_tiny")
+    assert report["width_rule"].startswith("none")
+
+
+def test_the_width_multiplier_key_multiplies_alpha():
+    spec = ("name: x\ninput: [3, 4, 4]\nparams: {m: 1.5}\n"
+            "width: {rule: make_divisible, divisor: 8, multiplier: $m}\n"
+            "layers: [{type: conv, k: 1, out: 32}, {type: pointwise, out: \"${ch(40)}\", scale: false}]")
+    layers = analyze(spec)["layers"]
+    assert [r["output"][0] for r in layers] == [make_divisible(32 * 1.5), make_divisible(40 * 1.5)]
+    layers = analyze(spec, alpha=0.5)["layers"]
+    assert [r["output"][0] for r in layers] == [make_divisible(32 * 0.75), make_divisible(40 * 0.75)]
+    assert analyze(spec)["width_rule"] == "make_divisible(c * 1.5 * alpha, 8)"
+    with pytest.raises(SpecError) as exc:
+        analyze(spec.replace("$m", "'wide'"))
+    assert "width multiplier must be a number" in str(exc.value)
+
+
+# ---------------------------------------------------------------- against torchvision
+
+def torchvision_model(name, alpha):
+    """torchvision's model for a shipped name at ``alpha`` times its own width."""
+    models = pytest.importorskip("torchvision").models
+    if name.startswith("mobilenet_v3_") or name == "mobilenet_v2":
+        return getattr(models, name)(weights=None, width_mult=alpha)
+    if name.startswith("efficientnet_b"):
+        from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
+        width, depth, dropout = EFFICIENTNET[name[-2:]]
+        setting, last = _efficientnet_conf(name, width_mult=width * alpha, depth_mult=depth)
+        return EfficientNet(setting, dropout, last_channel=last)
+    return models.MNASNet(MNASNET[name] * alpha)
+
+
+def torch_counts(model, side):
+    """(learned parameters, FlopCounterMode FLOPs / 2) on the meta device."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+    params = sum(p.numel() for p in model.parameters())
+    model = model.to("meta").eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.zeros((1, 3, side, side), device="meta"))
+    return params, counter.get_total_flops() // 2
+
+
+TORCHVISION = (["mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_v2", "mnasnet0_5",
+                "mnasnet1_3"] + [f"efficientnet_b{i}" for i in range(8)])
+
+
+@pytest.mark.parametrize("name", TORCHVISION)
+@pytest.mark.parametrize("alpha", [0.5, 0.75, 1.25])
+def test_alpha_is_torchvisions_width_mult(name, alpha):
+    pytest.importorskip("torch")
+    report = analyze(name, alpha=alpha, resolution=224)
+    t = report["totals"]
+    assert (t["params"] + t["bn_params"], t["mult_adds"]) == torch_counts(
+        torchvision_model(name, alpha), 224)
+
+
+def test_the_width_rule_printed_is_torchvisions():
+    assert analyze("mobilenet_v3_large")["width_rule"] == "make_divisible(c * alpha, 8)"
+    assert analyze("efficientnet_b3")["width_rule"] == "make_divisible(c * 1.2 * alpha, 8)"
+    assert math.isclose(1.2 * 0.5, 0.6)
