@@ -7,11 +7,14 @@ attributes cannot depend on it, so the other resolutions of that row only
 re-run each layer's shape and cost formulas on the new input, which is several
 times faster and gives the same numbers (tests/test_sweep.py holds the two
 against each other). Otherwise, and whenever the re-run fails, every point is
-a full build. Output: table (plain text), markdown, csv, json (``{"points": [...]}``)
-and, with ``--plot``, a PNG or SVG through matplotlib (an optional extra).
+a full build. A value given twice is one point; the points and the work (points x
+layers) are limited (``SWEEP_LIMITS``, docs/errors.md); a long sweep shows a rich
+progress bar on a terminal's stderr. Output: table (plain text), markdown, csv, json
+(``{"points": [...]}``) and, with ``--plot``, a PNG or SVG through matplotlib (an optional extra).
 """
 import csv
 import re
+from collections import Counter
 
 import click
 
@@ -22,6 +25,11 @@ from .layers import ShapeError
 from .report import count_totals
 from .render import UNITS, count_notes, _md_table, human, render_json
 
+SWEEP_LIMITS = {            # docs/errors.md
+    "points": 10_000,                 # distinct points of one sweep
+    "layer_results": 5 * 10**6,       # points x layers of the first point's graph
+}
+PROGRESS_FROM = 500_000    # layer results from which a terminal gets a progress bar (~2 s)
 SPATIAL_NAMES = frozenset(("resolution", "rho", "input_height", "input_width", "in_height",
                            "in_width"))
 SCANNED_KEYS = ("params", "defaults", "blocks", "layers")
@@ -103,45 +111,94 @@ def _build(spec, settings, where):
                         exc.col) from None
 
 
-def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention="paper"):
+def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention="paper",
+           progress=False):
     """The grid, alpha-major: [{"alpha", "rho", "resolution", "mult_adds", "params"}].
 
     Give ``rhos`` or ``resolutions`` (input sides); with resolutions, ``rho`` is
-    the side over the spec's own.
+    the side over the spec's own. A value given twice is one point, computed and listed
+    where it first appears. At most SWEEP_LIMITS["points"] points and, with the first
+    point's graph, SWEEP_LIMITS["layer_results"] points x layers; with ``progress``, a
+    sweep of PROGRESS_FROM layer results or more shows a bar on stderr if it is a terminal.
     """
     from .graph import Settings, input_shape
 
+    alphas = list(dict.fromkeys(alphas))
     if resolutions:
-        axis = [(side / spec.input[1], side) for side in resolutions]
+        axis = [(side / spec.input[1], side) for side in dict.fromkeys(resolutions)]
     else:
-        axis = [(rho, None) for rho in (rhos or [1.0])]
+        axis = [(rho, None) for rho in dict.fromkeys(rhos or [1.0])]
+    total = len(alphas) * len(axis)
+    if total > SWEEP_LIMITS["points"]:
+        raise SpecError(f"the sweep has {total:,} points ({len(alphas):,} alphas x "
+                        f"{len(axis):,} {'resolutions' if resolutions else 'rhos'}), more than "
+                        f"the limit of {SWEEP_LIMITS['points']:,} (docs/errors.md)", "costcalc")
     reuse = not uses_input_size(spec) and convention == "paper"  # reruns count the paper's way
-    result = []
-    for alpha in alphas:
-        graph = None
-        for rho, side in axis:
-            settings = Settings(alpha, 1.0 if side else rho, side, overrides)
-            image = input_shape(spec, settings)
-            where = f"alpha {alpha:g}, input {image[1]}x{image[2]}"
-            counts = None
-            if graph is not None and reuse:
-                try:
-                    counts = _rerun(graph, image)
-                except ShapeError:  # a full build reports it at its line
-                    counts = None
-            if counts is None:
-                built = _build(spec, settings, where)
-                if graph is None:
-                    graph = built
-                counts = _totals(built, convention)
-            result.append({"alpha": float(alpha), "rho": float(rho), "resolution": image[1],
-                           "mult_adds": counts[0], "params": counts[1]})
+    result, bar = [], None
+    try:
+        for alpha in alphas:
+            graph = None
+            for rho, side in axis:
+                settings = Settings(alpha, 1.0 if side else rho, side, overrides)
+                image = input_shape(spec, settings)
+                where = f"alpha {alpha:g}, input {image[1]}x{image[2]}"
+                counts = None
+                if graph is not None and reuse:
+                    try:
+                        counts = _rerun(graph, image)
+                    except ShapeError:  # a full build reports it at its line
+                        counts = None
+                if counts is None:
+                    built = _build(spec, settings, where)
+                    if not result:   # the first point: always a full build
+                        bar = _start(total, len(built.nodes), progress)
+                    if graph is None:
+                        graph = built
+                    counts = _totals(built, convention)
+                result.append({"alpha": float(alpha), "rho": float(rho),
+                               "resolution": image[1], "mult_adds": counts[0],
+                               "params": counts[1]})
+                if bar is not None:
+                    bar.advance(bar.task_ids[0])
+    finally:
+        if bar is not None:
+            bar.stop()
     return result
 
 
-def run(spec_arg, alphas, rhos=(), resolutions=(), overrides=None, convention="paper"):
+def _start(total, layers, progress):
+    """Check the work of ``total`` points of ``layers`` layers against the limit; a rich
+    progress bar on stderr, started, when ``progress`` is asked, stderr is a terminal and
+    the work is at least PROGRESS_FROM (rich is imported only then); else None."""
+    import sys
+
+    work = total * layers
+    if work > SWEEP_LIMITS["layer_results"]:
+        raise SpecError(f"the sweep would compute {work:,} layer results ({total:,} points x "
+                        f"{layers:,} layers), more than the limit of "
+                        f"{SWEEP_LIMITS['layer_results']:,} (docs/errors.md)", "costcalc")
+    if not progress or work < PROGRESS_FROM or not sys.stderr.isatty():
+        return None
+    try:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+            TimeRemainingColumn
+    except ImportError:   # a broken install: the sweep is still computed, without a bar
+        return None
+
+    bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("points"), TimeRemainingColumn(),
+                   console=Console(file=sys.stderr), transient=True)
+    bar.add_task("sweep", total=total)
+    bar.start()
+    return bar
+
+
+def run(spec_arg, alphas, rhos=(), resolutions=(), overrides=None, convention="paper",
+        progress=False):
     """Parse the option lists, load the spec once, compute the grid: a dict with the
-    spec's name, how it was named, the axis ("rho" or "resolution") and the points."""
+    spec's name, how it was named, the axis ("rho" or "resolution"), the points and the
+    values each option gives more than once ("repeated")."""
     from .shipped import load
 
     alpha_list = parse_list(alphas, "--alpha") or [1.0]
@@ -154,18 +211,26 @@ def run(spec_arg, alphas, rhos=(), resolutions=(), overrides=None, convention="p
     get_convention(convention)
     spec = load(spec_arg)
     grid = points(spec, alpha_list, rho_list or None, side_list or None, overrides,
-                  convention)
+                  convention, progress)
+    repeated = {option: [v for v, n in Counter(values).items() if n > 1]
+                for option, values in (("--alpha", alpha_list), ("--rho", rho_list),
+                                       ("--resolution", side_list))}
     return {"name": spec.title(spec.resolve_params(overrides)), "spec": spec_arg,
-            "convention": convention,
-            "axis": "resolution" if side_list else "rho", "points": grid}
+            "convention": convention, "axis": "resolution" if side_list else "rho",
+            "points": grid, "repeated": {k: v for k, v in repeated.items() if v}}
 
 
 def main(spec_arg, alphas, rhos, resolutions, overrides, fmt, layout, plot_path, out,
          convention="paper"):
-    """The ``costcalc sweep`` command: compute, plot if asked, render."""
+    """The ``costcalc sweep`` command: compute (a bar on a terminal's stderr when long),
+    note values given twice, plot if asked, render."""
     if plot_path:
         plot_format(plot_path)
-    sweep = run(spec_arg, alphas, rhos, resolutions, overrides, convention)
+    sweep = run(spec_arg, alphas, rhos, resolutions, overrides, convention, progress=True)
+    for option, values in sweep["repeated"].items():
+        click.echo(f"costcalc: note: {option} gives {', '.join(f'{v:g}' for v in values[:6])}"
+                   f"{', ...' if len(values) > 6 else ''} more than once; each point is "
+                   f"computed and listed once", err=True)
     if plot_path:
         plot(sweep, plot_path)
     RENDERERS[fmt](sweep, out, layout=layout)

@@ -253,3 +253,178 @@ def test_split_columns_keeps_the_first_column_and_no_lone_last_column():
     assert [p[0] for p in parts] == ["T (1 of 2)", "T (2 of 2)"]
     assert parts[1][2] == [["1", "12345", "9"]]
     assert sweep.split_columns("T", header, rows, 80) == [("T", header, rows)]
+
+
+# ---------------------------------------------------------------- limits, repeats, progress
+
+TINY = "name: tiny\ninput: [3, 8, 8]\nlayers: [{type: conv, k: 1, out: 4}]\n"
+
+
+def _count_builds(monkeypatch, most):
+    """Count the full builds of the sweep; fail at build number ``most + 1``."""
+    builds = []
+    real = sweep._build
+
+    def counted(*args):
+        builds.append(args[2])
+        assert len(builds) <= most, f"more than {most} full builds: {builds[:3]}..."
+        return real(*args)
+
+    monkeypatch.setattr(sweep, "_build", counted)
+    return builds
+
+
+def test_a_repeated_value_is_one_point_computed_once(monkeypatch):
+    """alphas=[0.5] * 200000 ran past 60 s: the same point 200,000 times. It is one point,
+    built once, equal to the analysis at alpha 0.5."""
+    import costcalc
+
+    builds = _count_builds(monkeypatch, most=1)
+    grid = costcalc.sweep("mobilenet", alphas=[0.5] * 200_000)
+    assert len(builds) == 1 and len(grid.points) == 1
+    expected = costcalc.analyze("mobilenet", alpha=0.5)["totals"]
+    assert (grid.points[0].alpha, grid.points[0].mult_adds, grid.points[0].params) == (
+        0.5, expected["mult_adds"], expected["params"])
+
+
+def test_repeated_values_keep_the_first_order_and_get_a_note(run_cli):
+    """--alpha 1,0.5,1 --alpha 0.5 --rho 1,0.5,1 is 2 x 2 points, in the order each value
+    first appears; a note on stderr says which values came more than once."""
+    result = run_cli("sweep", "mobilenet", "--alpha", "1,0.5,1", "--alpha", "0.5",
+                     "--rho", "1,0.5,1", "--format", "csv")
+    assert result.code == 0
+    rows = list(csv.reader(io.StringIO(result.out)))[1:]
+    assert [(float(r[0]), float(r[1])) for r in rows] == [(1, 1), (1, 0.5), (0.5, 1), (0.5, 0.5)]
+    assert result.err.splitlines() == [
+        "costcalc: note: --alpha gives 1, 0.5 more than once; each point is computed and "
+        "listed once",
+        "costcalc: note: --rho gives 1 more than once; each point is computed and listed once"]
+
+
+def test_the_number_of_points_is_limited_before_anything_is_built(tmp_path, run_cli,
+                                                                   monkeypatch):
+    """docs/errors.md: at most 10,000 points. 120,000 alphas took 82 s; 100 x 101 points
+    are refused at once (no build), 100 x 100 of a one-layer spec are computed."""
+    import costcalc
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY)
+    alphas = [1 + i / 1000 for i in range(100)]
+    rhos = [1 + i / 100 for i in range(101)]
+    builds = _count_builds(monkeypatch, most=100)
+    with pytest.raises(ValueError) as info:
+        costcalc.sweep(str(spec), alphas, rhos=rhos)
+    assert str(info.value) == ("costcalc: error: the sweep has 10,100 points (100 alphas x "
+                               "101 rhos), more than the limit of 10,000 (docs/errors.md)")
+    assert builds == []
+    result = run_cli("sweep", spec, "--alpha", ",".join(map(str, alphas)),
+                     "--resolution", ",".join(str(8 + i) for i in range(101)))
+    assert (result.code, result.out, builds) == (2, "", [])
+    assert result.err == ("costcalc: error: the sweep has 10,100 points (100 alphas x 101 "
+                          "resolutions), more than the limit of 10,000 (docs/errors.md)\n")
+    grid = costcalc.sweep(str(spec), alphas, rhos=rhos[:100])
+    assert len(grid.points) == 10_000 and len(builds) == 100   # one build per alpha
+    # conv 1x1, 3 -> int(4 * alpha) channels (no width rule: int(c * alpha)) on the input
+    last = grid.points[-1]
+    side = round(8 * rhos[99])
+    assert last.resolution == side and last.mult_adds == 3 * int(4 * alphas[-1]) * side * side
+
+
+def test_points_times_layers_is_limited_after_the_first_build(tmp_path, run_cli, monkeypatch):
+    """docs/errors.md: at most 5 x 10^6 layer results (points x the first point's layers;
+    a 5 x 5 grid of a 200,000-layer spec took 9.3 s). 1,001 points of 5,000 layers are
+    refused after one build."""
+    spec = tmp_path / "deep.yaml"
+    spec.write_text("name: deep\ninput: [1, 2, 2]\nlayers:\n  - {repeat: 5000, "
+                    "layers: [{type: relu}]}\n")
+    builds = _count_builds(monkeypatch, most=1)
+    alphas = ",".join(str(1 + i / 10000) for i in range(1001))
+    result = run_cli("sweep", spec, "--alpha", alphas, "--format", "json")
+    assert (result.code, result.out, len(builds)) == (2, "", 1)
+    assert result.err == ("costcalc: error: the sweep would compute 5,005,000 layer results "
+                          "(1,001 points x 5,000 layers), more than the limit of 5,000,000 "
+                          "(docs/errors.md)\n")
+
+
+def test_the_limit_of_layer_results_is_inclusive(tmp_path, monkeypatch):
+    """With the limit set to 20: 10 points of 2 layers are computed, 11 are refused."""
+    import costcalc
+
+    monkeypatch.setitem(sweep.SWEEP_LIMITS, "layer_results", 20)
+    spec = tmp_path / "two.yaml"
+    spec.write_text("name: two\ninput: [3, 8, 8]\nlayers: [{type: conv, k: 1, out: 4}, "
+                    "{type: relu}]\n")
+    assert len(costcalc.sweep(str(spec), [1], rhos=[1 + i / 10 for i in range(10)]).points) == 10
+    with pytest.raises(ValueError, match=r"22 layer results \(11 points x 2 layers\), more "
+                                         r"than the limit of 20 \(docs/errors\.md\)"):
+        costcalc.sweep(str(spec), [1], rhos=[1 + i / 10 for i in range(11)])
+
+
+def _sweep_in_a_subprocess(code, stderr):
+    import os
+    import pathlib
+    import subprocess
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env.update(COLUMNS="80", PYTHONPATH=str(root))
+    return subprocess.run([sys.executable, "-c", code], cwd=root, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=stderr, timeout=120)
+
+
+SWEEP_CODE = """
+import sys
+import costcalc.sweep as sweep
+sweep.PROGRESS_FROM = {start}
+from costcalc.cli import main
+try:
+    main(["sweep", "mobilenet", "--alpha", "1,0.75,0.5", "--rho", "1,0.5", "--format", "csv"])
+except SystemExit:
+    pass
+print("rich.progress" in sys.modules)
+"""
+
+
+def _on_a_terminal(code):
+    """Run ``code`` with stderr a pty: (the completed process, what reached the pty)."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        done = _sweep_in_a_subprocess(code, slave)
+    finally:
+        os.close(slave)
+    drawn = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:   # nothing more: the child's end is closed
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(master)
+    return done, drawn
+
+
+def test_a_long_sweep_shows_progress_on_a_terminal_only():
+    """stderr a terminal (a pty) and 6 points x 84 layers past PROGRESS_FROM (set to 1
+    here): rich draws a bar on stderr, stdout is the CSV alone. Piped, or a sweep below
+    PROGRESS_FROM on a terminal, gets no bar and rich.progress is never imported (start-up
+    and short sweeps unchanged)."""
+    import subprocess
+
+    shown, drawn = _on_a_terminal(SWEEP_CODE.format(start=1))
+    out = shown.stdout.decode().splitlines()
+    assert out[0] == "alpha,rho,resolution,mult_adds,params" and len(out) == 1 + 6 + 1, drawn
+    assert out[-1] == "True"
+    assert b"sweep" in drawn and b"6/6" in drawn and b"points" in drawn, drawn
+    piped = _sweep_in_a_subprocess(SWEEP_CODE.format(start=1), subprocess.PIPE)
+    short, drawn = _on_a_terminal(SWEEP_CODE.format(start=10**9))
+    for quiet in (piped, short):
+        lines = quiet.stdout.decode().splitlines()
+        assert lines[:7] == out[:7] and lines[7:] == ["False"]
+    assert piped.stderr == b"" and drawn == b""
