@@ -122,6 +122,52 @@ def complete_hardware(ctx, param, incomplete):
     return _completions(memory._profiles(memory._HARDWARE), incomplete, files=True)
 
 
+# The formats each option does something in (docs/commands.md, "Options that do not apply"),
+# by the option's parameter name (compare's --by is "sections"). Given with another format it
+# is refused (exit 2), unless that format always shows what it asks for (ALWAYS_SHOWN): then
+# a one-line note on stderr. --color is for tables; no other format has escape codes.
+TEXT = ("table", "markdown")
+APPLIES_TO = {
+    "flops": TEXT + ("json", "csv"), "explain": TEXT + ("json", "csv"),
+    "all_layers": TEXT, "by": TEXT, "depth": TEXT, "compact": ("json",),
+    "activation_bits": TEXT + ("json",), "weight_bits": TEXT + ("json",),
+    "density": TEXT + ("json",), "index_bits": TEXT + ("json",), "hardware": TEXT + ("json",),
+    "sections": TEXT + ("csv",), "layout": TEXT, "color": ("table",),
+}
+ALWAYS_SHOWN = {
+    ("all_layers", "json"): "json lists every layer", ("all_layers", "csv"): "csv lists every layer",
+    ("all_layers", "dot"): "dot draws every layer",
+    ("all_layers", "mermaid"): "mermaid draws every layer",
+    ("by", "json"): "json holds every breakdown (by_type, by_resolution, by_stage)",
+    ("sections", "json"): "json holds each report whole, with every breakdown",
+    ("layout", "csv"): "csv has one row per point", ("layout", "json"): "json has one item per point",
+}
+
+
+def refuse_idle_options(fmt):
+    """Each option given on the command line that does nothing in ``fmt``: a usage error
+    naming the formats it is for, or a note where ``fmt`` always shows what it asks for."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    for param in ctx.command.params:
+        formats = APPLIES_TO.get(param.name)
+        if not formats or fmt in formats or ctx.get_parameter_source(param.name) in (
+                None, ParameterSource.DEFAULT):
+            continue
+        option = param.opts[0]
+        shown = ALWAYS_SHOWN.get((param.name, fmt)) or (
+            f"{fmt} never has escape codes" if param.name == "color" else None)
+        if shown:
+            click.echo(f"costcalc: note: {option} does nothing with --format {fmt}: {shown}",
+                       err=True)
+        else:
+            names = ", ".join(formats[:-1]) + " and " + formats[-1] if len(formats) > 1 \
+                else formats[0]
+            raise click.UsageError(f"{option} does nothing with --format {fmt}: it is for "
+                                   f"--format {names}")
+
+
 def parse_sets(values):
     """('groups=8', ...) -> {'groups': '8'}; a value without '=' is a usage error."""
     overrides = {}
@@ -141,7 +187,7 @@ def settings_options(func):
         click.option("--rho", type=POSITIVE, default=1.0, show_default=True,
                      help="Resolution multiplier: input side = round(side * rho)."),
         click.option("--resolution", type=click.IntRange(min=1), default=None,
-                     help="Input side in pixels (overrides --rho)."),
+                     help="Input side in pixels (instead of --rho)."),
         click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
                      help="Override a parameter the spec declares (repeatable)."),
     ]
@@ -255,6 +301,7 @@ def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, 
               "density": density, "index_bits": index_bits, "hardware": hardware}
     data = analyse(spec, alpha, rho, resolution, sets, flops, standard_conv, explain,
                    convention, memory, lazy_rows=fmt in ("json", "csv"))
+    refuse_idle_options(fmt)   # after the spec's and the values' own errors
     options = {"all_layers": all_layers, "by": by or ("type",), "depth": depth,
                "compact": compact}
     if explain:
@@ -282,6 +329,8 @@ def check_command(paths, fmt):
     """
     from . import check, shipped
     from .render import CHECK_RENDERERS
+
+    refuse_idle_options(fmt)
 
     targets = []
     for path in paths or shipped.names():
@@ -321,6 +370,7 @@ def compare_command(specs, alpha, rho, resolution, sets, fmt, sections, conventi
     """
     from .compare import RENDERERS, run
 
+    refuse_idle_options(fmt)
     RENDERERS[fmt](run(specs, alpha, rho, resolution, parse_sets(sets), convention),
                    sys.stdout, sections=sections)
 
@@ -346,6 +396,7 @@ def sweep_command(spec, alphas, rhos, resolutions, sets, fmt, layout, plot_path,
     """The mult-adds and params of SPEC over a grid of multipliers (docs/sweep.md)."""
     from .sweep import main as sweep_main
 
+    refuse_idle_options(fmt)
     sweep_main(spec, alphas, rhos, resolutions, parse_sets(sets), fmt, layout, plot_path,
                sys.stdout, convention)
 

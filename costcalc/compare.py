@@ -101,7 +101,8 @@ def run(texts, alpha=1.0, rho=1.0, resolution=None, overrides=None, convention="
 
     ``overrides`` (the global --set) go to every column whose spec declares the
     parameter; one that no spec declares is an error. A column's own settings
-    win over the global ones; its ``rho=`` also drops a global --resolution.
+    win over the global ones; its ``rho=`` also drops a global --resolution, its
+    ``resolution=`` a global --rho.
     """
     from .conventions import get as get_convention
     from .graph import Settings, build
@@ -131,8 +132,8 @@ def run(texts, alpha=1.0, rho=1.0, resolution=None, overrides=None, convention="
         col_rho, col_resolution = rho, resolution
         if column.rho is not None:
             col_rho, col_resolution = column.rho, column.resolution
-        elif column.resolution is not None:
-            col_resolution = column.resolution
+        elif column.resolution is not None:   # and drops a global --rho
+            col_rho, col_resolution = 1.0, column.resolution
         settings = Settings(column.alpha if column.alpha is not None else alpha,
                             col_rho, col_resolution, sets)
         counted_as = column.convention or convention

@@ -74,6 +74,9 @@ def check_settings(alpha, rho, resolution):
             resolution, bool) and 0 < resolution <= 10**6):
         raise SpecError(f"resolution must be a positive integer up to 10^6, not "
                         f"{show(resolution)}", "costcalc")
+    if resolution is not None and rho != 1:
+        raise SpecError(f"rho {show(rho)} and resolution {resolution} both set the input side "
+                        f"(--rho, --resolution): give one of them", "costcalc")
 
 
 class Graph:

@@ -218,3 +218,135 @@ def test_force_color_through_a_pipe():
     assert BOLD not in piped({})
     assert BOLD in piped({"FORCE_COLOR": "1"})
     assert BOLD in piped({"NO_COLOR": "1"}, "--color", "always")
+
+
+# ------------------------------------------------------------------ options that do not apply
+
+# For each command, each option: a sample (its first word the option), and per format what it
+# does there: "a" applies (the output changes), "n" a one-line note, the output unchanged (the
+# format always shows what it asks for), "e" exit 2 naming the option and the format.
+REPORT_FORMATS = ("table", "markdown", "json", "csv", "dot", "mermaid")
+MATRIX = {
+    "report": (["mobilenet"], REPORT_FORMATS, {
+        "alpha": (["--alpha", "0.5"], "aaaaaa"),
+        "rho": (["--rho", "0.5"], "aaaaaa"),
+        "resolution": (["--resolution", "160"], "aaaaaa"),
+        "sets": (["--set", "classes=10"], "aaaaaa"),
+        "standard_conv": (["--standard-conv"], "aaaaaa"),
+        "convention": (["--convention", "torch"], "aaaaaa"),
+        "flops": (["--flops"], "aaaaee"),
+        "explain": (["--explain"], "aaaaee"),
+        "all_layers": (["--all-layers"], "aannnn"),
+        "by": (["--by", "resolution"], "aaneee"),
+        "depth": (["--depth", "1"], "aaeeee"),
+        "compact": (["--compact"], "eeaeee"),
+        "activation_bits": (["--activation-bits", "8"], "aaaeee"),
+        "weight_bits": (["--weight-bits", "8"], "aaaeee"),
+        "density": (["--density", "0.5"], "aaaeee"),
+        "index_bits": (["--index-bits", "4", "--density", "0.5"], "aaaeee"),
+        "hardware": (["--hardware", "phone"], "aaaeee"),
+        "color": (["--color", "always"], "annnnn"),
+    }),
+    "compare": (["compare", "mobilenet", "shufflenet"], ("table", "json", "csv", "markdown"), {
+        "alpha": (["--alpha", "0.5"], "aaaa"),
+        "rho": (["--rho", "0.5"], "aaaa"),
+        "resolution": (["--resolution", "160"], "aaaa"),
+        "sets": (["--set", "classes=10"], "aaaa"),
+        "convention": (["--convention", "torch"], "aaaa"),
+        "sections": (["--by", "resolution"], "anaa"),
+        "color": (["--color", "always"], "annn"),
+    }),
+    "sweep": (["sweep", "mobilenet"], ("table", "json", "csv", "markdown"), {
+        "alphas": (["--alpha", "1,0.5"], "aaaa"),
+        "rhos": (["--rho", "1,0.5"], "aaaa"),
+        "resolutions": (["--resolution", "224,160"], "aaaa"),
+        "sets": (["--set", "classes=10"], "aaaa"),
+        "convention": (["--convention", "torch"], "aaaa"),
+        "layout": (["--layout", "long"], "anna"),
+        "plot_path": (["--plot", "PLOT"], "aaaa"),   # applies: writes the file
+        "color": (["--color", "always"], "annn"),
+    }),
+    "check": (["check", "mobilenet"], ("table", "json", "junit", "github"), {
+        "color": (["--color", "always"], "annn"),
+    }),
+}
+CASES = [(command, name, fmt, sample, outcome[i])
+         for command, (_, formats, options) in MATRIX.items()
+         for name, (sample, outcome) in options.items()
+         for i, fmt in enumerate(formats)]
+
+
+@pytest.mark.parametrize("command", list(MATRIX))
+def test_the_matrix_covers_every_option_and_format(command):
+    import click
+
+    base, formats, options = MATRIX[command]
+    params = cli.commands[command].params
+    fmt = next(p for p in params if p.name == "fmt")
+    assert set(formats) == set(fmt.type.choices)
+    assert set(options) == {p.name for p in params if isinstance(p, click.Option)
+                            and p.name not in ("fmt", "help")}
+    assert all(len(outcome) == len(formats) for _, outcome in options.values())
+
+
+@pytest.mark.parametrize("command, name, fmt, sample, expected", CASES,
+                         ids=[f"{c}-{n}-{f}" for c, n, f, _, _ in CASES])
+def test_an_option_applies_or_says_why_not(run_cli, tmp_path, command, name, fmt, sample,
+                                           expected):
+    if name == "plot_path":
+        pytest.importorskip("matplotlib")
+    base = MATRIX[command][0] + ["--format", fmt]
+    option = sample[0]
+    sample = [str(tmp_path / "plot.png") if word == "PLOT" else word for word in sample]
+    prerequisite = sample[2:]             # --index-bits needs a --density below 1
+    before = run_cli(*base, *prerequisite)
+    after = run_cli(*base, *sample)
+    if expected == "e":
+        assert (after.code, after.out) == (2, ""), after.err
+        if before.code == 0:   # else the prerequisite is refused first, by the same rule
+            assert after.err.startswith(f"costcalc: error: {option} does nothing with "
+                                        f"--format {fmt}: it is for --format ")
+        assert after.err.count("\n") == 1
+        return
+    assert before.code == after.code == 0, after.err
+    if expected == "n":
+        assert after.out == before.out
+        assert after.err.startswith(f"costcalc: note: {option} does nothing with --format "
+                                    f"{fmt}: ") and after.err.count("\n") == 1
+    else:
+        if name == "plot_path":
+            assert after.err == f"costcalc: wrote {tmp_path / 'plot.png'}\n"
+            assert (tmp_path / "plot.png").stat().st_size > 0
+        else:
+            assert after.err == ""
+            assert after.out != before.out, f"{option} changed nothing in {fmt}"
+
+
+@pytest.mark.parametrize("args", [
+    ["mobilenet", "--rho", "0.5", "--resolution", "100"],
+    ["compare", "mobilenet", "shufflenet", "--rho", "0.5", "--resolution", "100"],
+    ["compare", "mobilenet@rho=0.5,resolution=100"],
+    ["export", "mobilenet", "--rho", "0.5", "--resolution", "100", "--torch", "-"],
+])
+def test_rho_and_resolution_together_are_refused(run_cli, args):
+    """--resolution silently won over --rho while the JSON still said rho 0.5."""
+    result = run_cli(*args)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == ("costcalc: error: rho 0.5 and resolution 100 both set the input "
+                          "side (--rho, --resolution): give one of them\n")
+
+
+def test_a_column_resolution_drops_the_global_rho(run_cli):
+    import json
+
+    out = run_cli("compare", "mobilenet@resolution=160", "mobilenet", "--rho", "0.714",
+                  "--format", "json").out
+    assert [(r["rho"], r["resolution"]) for r in json.loads(out)["reports"]] == [
+        (1.0, 160), (0.714, round(224 * 0.714))]
+
+
+def test_the_library_refuses_rho_with_resolution():
+    import costcalc
+
+    with pytest.raises(ValueError, match="both set the input side"):
+        costcalc.analyze("mobilenet", rho=0.5, resolution=100)
