@@ -69,3 +69,26 @@ def test_readme_says_what_its_test_command_skips_and_what_ci_adds():
     for command in set(conftest.INSTALLS.values()):
         extra = re.search(r"\.\[(\w+)\]", command).group(1)
         assert re.search(rf"^{extra} = \[", pyproject, re.M), command
+
+
+def test_every_module_costcalc_imports_is_declared():
+    """Each third-party module costcalc imports is a dependency or in an extra of
+    pyproject.toml (rich was declared and imported nowhere, then imported undeclared)."""
+    import ast
+    import re
+    import sys
+
+    pyproject = ROOT.joinpath("pyproject.toml").read_text()
+    declared = {re.split(r"[<>=\[ ]", d)[0].lower()
+                for d in re.findall(r'"([A-Za-z][\w.-]*[^"]*)"', pyproject.split("[project.scripts]")[0])}
+    names = {"yaml": "pyyaml"}
+    imported = set()
+    for path in ROOT.joinpath("costcalc").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "costcalc"}
+    assert {"click", "yaml", "rich", "torch", "matplotlib", "pandas"} <= third_party
+    assert {names.get(m, m) for m in third_party} <= declared, third_party
