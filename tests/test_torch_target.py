@@ -29,6 +29,7 @@ torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from costcalc import shipped  # noqa: E402
+from costcalc.errors import SpecError  # noqa: E402
 from costcalc.export import (MODULE_ATTRS, build_graph, identifiers,  # noqa: E402
                              same_pads, torch_source)
 from costcalc.layers import canonical_types  # noqa: E402
@@ -69,8 +70,6 @@ layers:
   - {name: ap_sym, type: avgpool, k: 3, stride: 1, input: c1}
   - {name: mp_ceil, type: maxpool, k: 3, stride: 2, padding: 1, ceil_mode: true, input: c1}
   - {name: ap_ceil, type: avgpool, k: 2, stride: 2, padding: [1, 0], ceil_mode: true, input: c1}
-  - {name: mp_wide, type: maxpool, k: 3, stride: 1, padding: 2, input: c1}
-  - {name: ap_wide, type: avgpool, k: 3, stride: 1, padding: [0, 2], input: c1}
   - {name: mp_valid, type: maxpool, k: [2, 1], padding: valid, input: c1}
   - {name: amp, type: adaptive_maxpool, size: [5, 3], input: c1}
   - {name: aap, type: adaptive_avgpool, size: 4, input: c1}
@@ -508,17 +507,13 @@ def test_export_to_stdout_and_errors(run_cli, tmp_path):
 
 
 def test_a_layer_pytorch_cannot_compute_is_an_error():
-    """Max pooling with ceil_mode and a padding past half the window: PyTorch refuses the
-    padding, and F.pad before the pooling changes the ceil_mode output size."""
-    from costcalc.export import ExportError
-
+    """Max pooling with a padding past half the window: PyTorch refuses the padding, and
+    so does the spec (tests/test_names.py checks the rule against torch)."""
     spec = {"name": "wide", "input": [1, 8, 8], "layers": [
         {"name": "pool", "type": "maxpool", "k": 2, "stride": 2, "padding": 2,
          "ceil_mode": True}]}
-    graph = build_graph(spec)
-    assert graph.nodes[0].shape == (1, 5, 5)     # F.pad then pooling would give 6x6
-    with pytest.raises(ExportError, match="pool \\(maxpool\\): PyTorch pools at most half"):
-        from_graph(graph)
+    with pytest.raises(SpecError, match="pool \\(maxpool\\): padding 2x2 is more than half"):
+        build_graph(spec)
 
 
 def test_names_and_text_in_the_file_are_safe(tmp_path):
