@@ -205,3 +205,30 @@ def test_the_width_rule_printed_is_torchvisions():
     assert analyze("mobilenet_v3_large")["width_rule"] == "make_divisible(c * alpha, 8)"
     assert analyze("efficientnet_b3")["width_rule"] == "make_divisible(c * 1.2 * alpha, 8)"
     assert math.isclose(1.2 * 0.5, 0.6)
+
+
+# ---------------------------------------------------------------- round: printed as it rounds
+
+def test_expression_round_rounds_halves_to_even_as_documented():
+    spec = "name: r\ninput: [3, 4, 4]\nlayers: [{type: conv, k: 1, out: \"${%s}\"}]"
+    outs = [analyze(spec % e)["layers"][0]["output"][0]
+            for e in ("round(2.5)", "round(3.5)", "round(4.5)", "floor(2.5 + 0.5)")]
+    assert outs == [2, 4, 4, 3]
+
+
+def test_the_width_rule_round_rounds_halves_up_and_prints_what_it_does():
+    """The printed rule, evaluated by the expression language, gives every layer's width:
+    'max(round(c * alpha), 1)' was printed while 2.5 channels became 3 (round gives 2)."""
+    from costcalc.expr import evaluate
+    layers = "".join(f"  - {{type: conv, k: 1, out: {c}}}\n" for c in range(1, 40))
+    spec = f"name: r\ninput: [3, 2, 2]\nwidth: {{rule: round, min: 1}}\nlayers:\n{layers}"
+    report = analyze(spec, alpha=0.5)
+    rule = report["width_rule"]
+    assert rule == "max(floor(c * alpha + 0.5), 1)"
+    for c, row in zip(range(1, 40), report["layers"]):
+        assert row["output"][0] == evaluate(rule, {"c": c, "alpha": 0.5}) == max(int(c / 2 + 0.5), 1)
+    assert report["layers"][4]["output"][0] == 3    # 5 x 0.5 = 2.5: up, not to even
+
+
+def test_shufflenet_keeps_its_half_up_rule():
+    assert analyze("shufflenet")["width_rule"] == "max(floor(c * alpha + 0.5), 1)"
