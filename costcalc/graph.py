@@ -454,11 +454,13 @@ class _Builder:
         self.inline(entry["layers"], scope, scope.names, stage, name)
 
     def inline(self, entries, scope, names, stage, name):
-        """Build ``entries`` in place after ``scope.previous``: in a new scope NAME
-        (whose 'input' is what precedes it), or in ``scope`` itself when unnamed."""
+        """Build ``entries`` in place after ``scope.previous``: in a new scope NAME, or in
+        ``scope`` itself when unnamed. Either way 'input' inside is the enclosing block
+        call's input: only a block call changes what 'input' means."""
         if name is not None:
             full = scope.full(self.name_text(name, entries.at))
-            inner = _Scope(full, scope.previous, names, stage, scope.in_pieces)
+            inner = _Scope(full, scope.input, names, stage, scope.in_pieces)
+            inner.previous = scope.previous
         else:
             inner = _Scope(scope.prefix, scope.input, names, stage, scope.in_pieces)
             inner.previous, inner.counters = scope.previous, scope.counters

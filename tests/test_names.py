@@ -211,3 +211,55 @@ def test_a_block_named_by_a_number_is_listed_in_the_unknown_block_message():
         layers:
           - {block: c}
     """) == ["<text>:6:13: error: unknown block 'c'; blocks: 1"]
+
+
+# ---------------------------------------------------------------- what names resolve to
+
+def test_input_inside_a_named_group_is_the_enclosing_blocks_input():
+    report = analyze(text("""
+        name: t
+        input: [3, 32, 32]
+        blocks:
+          unit:
+            layers:
+              - {name: a, type: conv, k: 3, out: 16}
+              - name: branch
+                layers:
+                  - {type: conv, k: 1, out: 16, input: input}
+        layers:
+          - {block: unit}
+    """))
+    # a: 3x3 conv 3 -> 16 on 32x32; the branch's 1x1 conv reads the block's input, the
+    # 3-channel image (main read a's 16 channels: 16*16*32*32 = 262,144)
+    assert [r["mult_adds"] for r in report["layers"]] == [3 * 3 * 3 * 16 * 32 * 32,
+                                                          3 * 16 * 32 * 32]
+    assert report["totals"]["mult_adds"] == 442_368 + 49_152
+
+
+def test_input_inside_a_named_repeat_is_the_enclosing_blocks_input():
+    report = analyze(text("""
+        name: t
+        input: [3, 32, 32]
+        layers:
+          - {name: stem, type: conv, k: 3, out: 8}
+          - repeat: 2
+            name: rep
+            layers:
+              - {type: conv, k: 1, out: 4, input: input}
+    """))
+    # both iterations read the image (3 channels), not the previous iteration or the stem
+    assert [r["mult_adds"] for r in report["layers"]] == [3 * 3 * 3 * 8 * 1024,
+                                                          3 * 4 * 1024, 3 * 4 * 1024]
+
+
+def test_efficientnets_residual_adds_the_mbconv_blocks_input():
+    """torchvision's MBConv: ``result = stochastic_depth(block(x)); result += x``; main
+    added the projection to itself (the named group's 'input' was what preceded it)."""
+    from costcalc.graph import build
+    from costcalc.shipped import load
+
+    graph = build(load("efficientnet_b0"))
+    index = {node.name: i for i, node in enumerate(graph.nodes)}
+    add = graph.nodes[index["stage2/1/residual/add"]]   # the second block of stage 2
+    assert add.inputs == [index["stage2/0/project_bn"],
+                          index["stage2/1/residual/stochastic_depth"]]
