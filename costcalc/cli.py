@@ -309,7 +309,7 @@ def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, 
         render(data, fmt, sys.stdout, **options)
     else:
         RENDERERS[fmt](data, sys.stdout, **options)
-    if fmt in ("table", "markdown") and any(v is not None for v in memory.values()):
+    if fmt == "table" and any(v is not None for v in memory.values()):   # markdown: its own
         from .memory import text
         from .textable import width
         sys.stdout.write("\n" + "\n".join(text(data, width())) + "\n")

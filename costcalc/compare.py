@@ -8,7 +8,6 @@ says otherwise. Each column is analysed exactly as ``costcalc SPEC`` would be
 (``report.make_report``); this module only lines the reports up and renders
 them: table (plain text), markdown, csv, json (``{"reports": [report, ...]}``).
 """
-import csv
 import os
 import textwrap
 
@@ -16,7 +15,7 @@ import click
 
 from . import _calls_api
 from .report import COUNTS
-from .render import _md_table, count_notes, human, percent, render_json, shape_text
+from .render import CsvWriter, _md_table, count_notes, md_lines, md_text, human, percent, render_json, shape_text
 
 SECTIONS = ("type", "stage", "resolution")
 SECTION_TITLES = {"type": "layer type", "stage": "stage", "resolution": "output size"}
@@ -341,14 +340,14 @@ def render_markdown(results, out, sections=()):
     right = [False] + [True] * len(results)
     out.write("### Side by side\n")
     for title, rows in text_sections(results, chosen_sections(results, sections)):
-        out.write(f"\n#### {title}\n\n{_md_table(header, rows, right)}\n")
-    out.write("\n" + "\n".join(line + "  " for line in notes(results)).rstrip() + "\n")
+        out.write(f"\n#### {md_text(title)}\n\n{_md_table(header, rows, right)}\n")
+    out.write("\n" + md_lines(notes(results)))
 
 
 def render_csv(results, out, sections=()):
     """Wide, exact: section,item,measure, then one column per spec (its label)."""
     reports = [report for _, report in results]
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out)
     writer.writerow(["section", "item", "measure"] + [name for name, _ in results])
     writer.writerow(["setting", "spec", ""] + [r["spec"] for r in reports])
     writer.writerow(["setting", "alpha", ""] + [r["alpha"] for r in reports])

@@ -164,7 +164,7 @@ def render(report, fmt, out, **options):
     """The report in ``fmt`` with the explanations (see the module docstring); json and
     csv carry them in the report's rows (render.render_csv adds the formula columns). In
     a table, each line is wrapped at the terminal's width, numbers kept whole."""
-    from .render import RENDERERS
+    from .render import RENDERERS, md_code, md_text
     from .textable import width, wrap
 
     RENDERERS[fmt](report, out, **options)
@@ -172,7 +172,8 @@ def render(report, fmt, out, **options):
         return
     for title, lines in explain_sections(report):
         if fmt == "markdown":
-            out.write(f"\n#### {title}\n\n" + "".join(f"- `{line}`\n" for line in lines))
+            out.write(f"\n#### {md_text(title)}\n\n" + "".join(f"- {md_code(line)}\n"
+                                                               for line in lines))
         else:
             room = width()
             text = wrap(title, room) + [w for line in lines for w in wrap(line, room - 2, "    ")]

@@ -338,9 +338,9 @@ def text_lines(report):
     return lines
 
 
-def roofline_table(report, room):
-    """The per-layer roofline estimate as a table that fits ``room`` columns (textable)."""
-    from .textable import Column, dropped_note, render
+def roofline_cells(report):
+    """(columns, text rows) of the per-layer roofline estimate (textable.Column)."""
+    from .textable import Column
 
     columns = [Column("Layer", right=False, elide=True), Column("Bytes moved", keep=2),
                Column("MA/B", keep=1), Column("Time (est.)"), Column("Bound", right=False)]
@@ -352,7 +352,14 @@ def roofline_table(report, room):
         rows.append([r["name"], f"{r['bytes_moved']:,}",
                      "-" if intensity is None else f"{intensity:.2f}",
                      f"{r['latency_s'] * 1e6:,.1f} us", r["bound"]])
-    lines, dropped = render(columns, rows, room)
+    return columns, rows
+
+
+def roofline_table(report, room):
+    """The per-layer roofline estimate as a table that fits ``room`` columns (textable)."""
+    from .textable import dropped_note, render
+
+    lines, dropped = render(*roofline_cells(report), room)
     return lines + dropped_note(dropped, room)
 
 

@@ -5,9 +5,11 @@ their ``layers`` may be a report.LayerRows, which makes each row as it is writte
 """
 import csv
 import json
+import re
 from itertools import islice
 
 from .report import LayerRows
+from .textable import visible
 
 UNITS = ((10**9, "G"), (10**6, "M"), (10**3, "K"))
 UNIT_NOTE = "K = 10^3, M = 10^6, G = 10^9 (decimal)"
@@ -229,13 +231,36 @@ def render_table(report, out, all_layers=False, by=("type",), depth=None, **_):
                       for w in wrap(line, room)])
 
 
+_MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~&#]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def md_text(text):
+    """Text as markdown shows it literally: control characters escaped (textable.visible),
+    then each character markdown would read (\\ ` * [ ] < > | ~ & #, and _ but inside a
+    word) escaped with a backslash. The one escaping of every markdown cell and line."""
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(), visible(text))
+
+
+def md_code(text):
+    """``text`` as a markdown code span: control characters escaped, fenced with more
+    backticks than it holds in a row."""
+    text = visible(text)
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if "`" in text else f"`{text}`"
+
+
+def md_lines(lines):
+    """Lines of prose as markdown: escaped, each ending in a line break."""
+    return "\n".join(md_text(line) + "  " for line in lines).rstrip() + "\n"
+
+
 def _md_lines(header, rows, right):
     """The lines of a markdown table, made one by one (``rows`` may be a generator);
-    a '|' in a cell is escaped."""
-    yield "| " + " | ".join(header) + " |"
+    every cell escaped (md_text)."""
+    yield "| " + " | ".join(map(md_text, header)) + " |"
     yield "|" + "|".join("---:" if r else "---" for r in right) + "|"
     for row in rows:
-        yield "| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |"
+        yield "| " + " | ".join(map(md_text, row)) + " |"
 
 
 def _md_table(header, rows, right):
@@ -251,7 +276,7 @@ def render_markdown(report, out, all_layers=False, by=("type",), depth=None, **_
     columns = layer_columns(report, all_layers)
     shown = shown_layers(report, all_layers, depth)
     cells = [cell for _, cell in columns]
-    out.write(f"### {title(report)}\n\n")
+    out.write(f"### {md_text(title(report))}\n\n")
     _md_rows(out, [c.header for c, _ in columns],
              ([cell(r) for cell in cells] for r in shown), [c.right for c, _ in columns])
     for section in by or ():
@@ -259,23 +284,76 @@ def render_markdown(report, out, all_layers=False, by=("type",), depth=None, **_
             out.write(f"\n#### {GROUP_TITLES[section]}\n\n")
             _md_rows(out, group_header(section), group_rows(report, section),
                      [False, True, True, True, True, True])
-    lines = summary_lines(report, shown, depth)
-    out.write("\n" + "\n".join(line + "  " for line in lines).rstrip() + "\n")
+    out.write("\n" + md_lines(summary_lines(report, shown, depth)))
+    render_memory_markdown(report, out)
+
+
+def render_memory_markdown(report, out):
+    """The memory, model-size and roofline lines of the options given (memory.text_lines),
+    then the largest tensor per resolution and the roofline per layer as tables."""
+    from .memory import roofline_cells, text_lines
+
+    lines = text_lines(report)
+    if lines:
+        out.write("\n" + md_lines(lines))
+    if "materialized" in report:
+        out.write("\n#### Largest tensor materialised per resolution\n\n")
+        _md_rows(out, ["Resolution", "Channels", "Bytes"],
+                 ([m["resolution"], f"{m['channels']:,}", f"{m['bytes']:,}"]
+                  for m in report["materialized"]), [False, True, True])
+    if "latency_s" in report["totals"]:
+        columns, rows = roofline_cells(report)
+        out.write(f"\n#### Roofline estimate on {md_text(report['hardware']['name'])}\n\n")
+        _md_rows(out, [c.header for c in columns], rows, [c.right for c in columns])
 
 
 CSV_FIELDS = ("name", "type", "category", "stage", "output", "kernel", "mult_adds", "params",
               "bn_params", "other_ops", "mult_adds_share", "params_share")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """One CSV cell: a number as it is (a negative one stays a number); None empty; text
+    with its control characters escaped (textable.visible) and, when it starts with
+    = + - @ (a formula to a spreadsheet), a ' put before it, as OWASP's CSV injection
+    guidance says. The one escaping of every CSV cell."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = visible(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+class CsvWriter:
+    """csv.writer with every cell escaped by csv_cell."""
+
+    def __init__(self, out):
+        self.writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, cells):
+        self.writer.writerow([csv_cell(cell) for cell in cells])
+
+
+def csv_value(field, value):
+    """A row's value as CSV holds it: a shape as 16x80x80, a list (inputs) as JSON."""
+    if field == "output":
+        return shape_text(value)
+    return json.dumps(value) if isinstance(value, list) else value
 
 
 def render_csv(report, out, all_layers=True, **_):
-    """One row per layer, written as it is made, exact counts; with --flops a flops
-    column, with --explain the two formula columns (mult_adds_formula, params_formula)."""
-    writer = csv.writer(out, lineterminator="\n")
-    fields = CSV_FIELDS + (("flops",) if "flops" in report["totals"] else ())
+    """One row per layer, written as it is made, exact counts: CSV_FIELDS, then every
+    other field the JSON rows carry for the options given (inputs, line, flops, the
+    memory and roofline fields), with --explain the two formula columns
+    (mult_adds_formula, params_formula)."""
+    writer = CsvWriter(out)
+    first = report["layers"][0] if len(report["layers"]) else {}
+    fields = CSV_FIELDS + tuple(k for k in first if k not in CSV_FIELDS and k != "explain")
     explained = "separable_pairs" in report
     writer.writerow(fields + (("mult_adds_formula", "params_formula") if explained else ()))
     for row in report["layers"]:
-        cells = [shape_text(row[f]) if f == "output" else row[f] for f in fields]
+        cells = [csv_value(f, row[f]) for f in fields]
         if explained:
             cells += [row["explain"].get("mult_adds", ""), row["explain"].get("params", "")]
         writer.writerow(cells)
@@ -366,33 +444,51 @@ def graph_nodes(report):
     return nodes
 
 
+def dot_text(text):
+    """Text as a Graphviz double-quoted string: control characters escaped
+    (textable.visible), then backslash and double quote, so that no escape (\\n, \\l,
+    \\N...) of Graphviz's own is read in it. The one escaping of every dot label."""
+    return '"' + visible(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def render_dot(report, out, **_):
     """Graphviz: one box per layer (name, type, output shape, mult-adds and params), an
     edge from each input; render with `dot -Tsvg`."""
-    def quoted(text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    out.write(f"digraph {quoted(report['name'])} {{\n  rankdir=TB;\n"
-              f"  label={quoted(title(report))};\n"
+    out.write(f"digraph {dot_text(report['name'])} {{\n  rankdir=TB;\n"
+              f"  label={dot_text(title(report))};\n"
               '  node [shape=box, fontname="Helvetica", fontsize=10];\n')
     for node, lines, inputs in graph_nodes(report):
-        label = quoted("\n".join(lines)).replace("\n", "\\n")
-        out.write(f"  {node} [label={label}{', shape=oval' if node == 'input' else ''}];\n")
+        label = "\\n".join(dot_text(line)[1:-1] for line in lines)
+        out.write(f'  {node} [label="{label}"{", shape=oval" if node == "input" else ""}];\n')
         for source in inputs:
             out.write(f"  {source} -> {node};\n")
     out.write("}\n")
 
 
+_MERMAID_CODES = {c: f"#{ord(c)};" for c in '#&"<>%`'}
+
+
+def mermaid_text(text):
+    """Text for a quoted Mermaid label: control characters escaped (textable.visible),
+    then each of # & " < > % ` written as its entity code (#35;), so that neither an
+    entity, a tag, a %%{init}%% directive nor a markdown string is read in it. The one escaping of every Mermaid label."""
+    return "".join(_MERMAID_CODES.get(c, c) for c in visible(text))
+
+
+def mermaid_title(text):
+    """The title as a YAML double-quoted string in the front matter: control characters
+    and quotes escaped, '%' as \\x25 (YAML reads it back; Mermaid's directives, %%{...}%%,
+    are looked for in the raw text)."""
+    return json.dumps(visible(text)).replace("%", "\\x25")
+
+
 def render_mermaid(report, out, **_):
     """Mermaid flowchart (renders in GitHub's markdown): the same boxes and edges."""
-    def label(lines):
-        return "<br/>".join(line.replace("&", "#amp;").replace('"', "#quot;")
-                            .replace("<", "#lt;").replace(">", "#gt;") for line in lines)
-
-    out.write(f"---\ntitle: {title(report)}\n---\nflowchart TD\n")
+    out.write(f"---\ntitle: {mermaid_title(title(report))}\n---\nflowchart TD\n")
     for node, lines, inputs in graph_nodes(report):
         shape = ("([", "])") if node == "input" else ("[", "]")
-        out.write(f'  {node}{shape[0]}"{label(lines)}"{shape[1]}\n')
+        label = "<br/>".join(map(mermaid_text, lines))
+        out.write(f'  {node}{shape[0]}"{label}"{shape[1]}\n')
         for source in inputs:
             out.write(f"  {source} --> {node}\n")
 

@@ -12,7 +12,6 @@ layers) are limited (``SWEEP_LIMITS``, docs/errors.md); a long sweep shows a ric
 progress bar on a terminal's stderr. Output: table (plain text), markdown, csv, json
 (``{"points": [...]}``) and, with ``--plot``, a PNG or SVG through matplotlib (an optional extra).
 """
-import csv
 import re
 from collections import Counter
 
@@ -23,7 +22,7 @@ from .errors import SpecError
 from .graph import LIMITS
 from .layers import ShapeError
 from .report import count_totals
-from .render import UNITS, count_notes, _md_table, human, render_json
+from .render import UNITS, CsvWriter, count_notes, md_lines, md_text, _md_table, human, render_json
 
 SWEEP_LIMITS = {            # docs/errors.md
     "points": 10_000,                 # distinct points of one sweep
@@ -355,10 +354,9 @@ def render_markdown(sweep, out, layout="grid"):
         tables = [(f"{sweep['name']}: mult-adds and params", LONG_HEADER, long_rows(sweep))]
     else:
         tables = grid_tables(sweep, sep=" ")
-    parts = [f"### {title}\n\n{_md_table(header, rows, [i > 0 for i in range(len(header))])}"
+    parts = [f"### {md_text(title)}\n\n{_md_table(header, rows, [i > 0 for i in range(len(header))])}"
              for title, header, rows in tables]
-    out.write("\n\n".join(parts) + "\n\n" + "\n".join(line + "  " for line in notes(sweep))
-              .rstrip() + "\n")
+    out.write("\n\n".join(parts) + "\n\n" + md_lines(notes(sweep)))
 
 
 CSV_FIELDS = ("alpha", "rho", "resolution", "mult_adds", "params")
@@ -366,7 +364,7 @@ CSV_FIELDS = ("alpha", "rho", "resolution", "mult_adds", "params")
 
 def render_csv(sweep, out, layout="grid"):
     """Always one row per point, exact counts."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = CsvWriter(out)
     writer.writerow(CSV_FIELDS)
     for p in sweep["points"]:
         writer.writerow([p[f] for f in CSV_FIELDS])

@@ -18,6 +18,17 @@ ELLIPSIS = "…"
 RULE = "─"
 
 
+def visible(text):
+    """``text`` with each character that is not printable (a control or format character:
+    CR, LF, ESC, U+202E...) written as Python writes it in a string, ``\\n``, ``\\r``,
+    ``\\x1b``, ``\\u202e``, so that no row, cell or label is broken or rewritten by one."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
 def width():
     """The terminal's width: $COLUMNS, else the terminal's, else 80 (output to a file)."""
     return max(20, shutil.get_terminal_size((80, 24)).columns)
@@ -47,8 +58,9 @@ def bold(text, on, red=False):
 
 
 def wrap(text, columns, indent=""):
-    """Prose wrapped between words at ``columns`` (a long word stays whole)."""
-    return textwrap.wrap(text, columns, subsequent_indent=indent, break_long_words=False,
+    """Prose wrapped between words at ``columns`` (a long word stays whole); control
+    characters escaped (``visible``)."""
+    return textwrap.wrap(visible(text), columns, subsequent_indent=indent, break_long_words=False,
                          break_on_hyphens=False) or [""]
 
 
@@ -157,6 +169,7 @@ def elide_all(texts, room):
 def clip(text, room):
     """``text`` in at most ``room`` characters, cut at its end with an ellipsis (prose that
     must stay on one line: ``costcalc list``'s descriptions)."""
+    text = visible(text)
     return text if len(text) <= room else text[:max(room - 1, 0)].rstrip() + ELLIPSIS
 
 
@@ -206,7 +219,12 @@ def fit(columns, rows, room, gap=GAP):
 def render(columns, rows, room, footer=None, style=False, marked=(), gap=GAP):
     """The table's lines and the headers of the columns dropped for lack of room.
     ``footer`` is one more row under a rule (totals); rows whose index is in ``marked``
-    are drawn bold red where ``style`` allows."""
+    are drawn bold red where ``style`` allows. Every cell and header is shown with its
+    control characters escaped (``visible``)."""
+    columns = [Column("\n".join(map(visible, c.header.split("\n"))), c.right, c.keep,
+                      c.elide, c.wrap, c.least) for c in columns]
+    rows = [[visible(cell) for cell in row] for row in rows]
+    footer = [visible(cell) for cell in footer] if footer else footer
     shown, widths = fit(columns, rows + ([footer] if footer else []), room, gap)
     dropped = [columns[j].header.replace("\n", " ") for j in range(len(columns))
                if j not in shown]

@@ -139,3 +139,241 @@ def test_shortened_names_stay_unique(monkeypatch):
             if len(set(printed)) != len(printed):
                 bad.append((spec, columns, len(printed) - len(set(printed))))
     assert not bad
+
+
+# ---------------------------------------------------------------- every section, every format
+
+MEMORY = ("--activation-bits", "8", "--weight-bits", "8", "--hardware", "phone")
+
+
+def test_markdown_has_every_section_as_markdown(run_cli):
+    """Memory and roofline in markdown: their lines as markdown, the largest tensor per
+    resolution and the roofline per layer as markdown tables (no box-drawn table), row
+    for row what the JSON report holds."""
+    out = run_cli("mobilenet", "--format", "markdown", *MEMORY).out
+    report = json.loads(run_cli("mobilenet", "--format", "json", *MEMORY).out)
+    assert "─" not in out
+    sections = out.split("\n#### ")
+    tensors = next(s for s in sections if s.startswith("Largest tensor"))
+    rows = [line for line in tensors.splitlines() if line.startswith("| ")][1:]
+    assert rows == [f"| {m['resolution']} | {m['channels']:,} | {m['bytes']:,} |"
+                    for m in report["materialized"]]
+    roofline = next(s for s in sections if s.startswith("Roofline estimate on phone"))
+    lines = [line for line in roofline.splitlines() if line.startswith("|")]
+    assert lines[0].startswith("| Layer | Bytes moved |") and set(lines[1]) <= set("|-:")
+    estimated = [r for r in report["layers"] if r["latency_s"]]
+    assert len(lines) - 2 == len(estimated) == 84
+    for line, row in zip(lines[2:], estimated):
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        assert cells[0] == row["name"] and cells[1] == f"{row['bytes_moved']:,}"
+        assert cells[-1] == row["bound"]
+    assert "Activation memory (8-bit): peak" in out and "Model size:" in out
+
+
+@pytest.mark.parametrize("options", [(), ("--flops",), MEMORY, ("--explain",)])
+def test_csv_carries_every_json_field(run_cli, options):
+    """CSV has a column for each per-layer field of the JSON rows for the same options,
+    and each cell is that field's value: integers exact, shapes as CxHxW, inputs as a
+    JSON list, none as an empty cell."""
+    import csv
+    import io
+
+    rows = json.loads(run_cli("mobilenet", "--format", "json", *options).out)["layers"]
+    table = list(csv.reader(io.StringIO(run_cli("mobilenet", "--format", "csv", *options).out)))
+    header, cells = table[0], table[1:]
+    assert len(cells) == len(rows)
+    fields = [k for k in rows[0] if k != "explain"]
+    assert set(fields) <= set(header), set(fields) - set(header)
+    for row, line in zip(rows, cells):
+        got = dict(zip(header, line))
+        for field in fields:
+            value = row[field]
+            if field == "output":
+                assert got[field] == "x".join(map(str, value))
+            elif isinstance(value, list):
+                assert json.loads(got[field]) == value
+            elif value is None:
+                assert got[field] == ""
+            elif isinstance(value, (int, float)):
+                assert type(value)(got[field]) == value, (field, got[field], value)
+            else:
+                assert got[field] == value
+
+
+# ---------------------------------------------------------------- CSV formula injection
+
+HOSTILE_NAMES = ['=HYPERLINK("http://x.example","click")', "+SUM(A1:A9)", "-2+3", "@cmd",
+                 "=1+2;=3"]
+
+
+def test_csv_cells_are_not_formulas(run_cli, tmp_path):
+    """A text cell starting with = + - @ gets a ' before it (OWASP); numbers stay numbers,
+    a negative one too; compare's and sweep's CSV alike."""
+    import csv
+    import io
+
+    from costcalc.render import csv_cell
+
+    spec = tmp_path / "formula.yaml"
+    layers = "\n".join(f"  - {{type: conv, k: 1, out: 4, name: {json.dumps(n)}, stage: '=s'}}"
+                       for n in HOSTILE_NAMES)
+    spec.write_text(f'name: "=cmd|calc"\ninput: [3, 8, 8]\nlayers:\n{layers}\n')
+    table = list(csv.reader(io.StringIO(run_cli(spec, "--format", "csv").out)))
+    header = table[0]
+    for name, line in zip(HOSTILE_NAMES, table[1:]):
+        row = dict(zip(header, line))
+        assert row["name"] == "'" + name and row["stage"] == "'=s"
+        assert int(row["mult_adds"]) == 3 * 4 * 8 * 8 if name == HOSTILE_NAMES[0] else 4 * 4 * 64
+    for command in (["compare", spec, "mobilenet"], ["sweep", spec, "--alpha", "1,0.5"]):
+        text = run_cli(*command, "--format", "csv").out
+        for line in csv.reader(io.StringIO(text)):
+            assert not any(cell.startswith(("=", "+", "@")) or cell.startswith("-")
+                           and not cell.lstrip("-").replace(".", "").isdigit()
+                           for cell in line), line
+        assert "'=cmd|calc" in text or command[0] == "sweep"   # sweep's CSV names no spec
+    assert csv_cell(-5) == -5 and csv_cell(-0.25) == -0.25 and csv_cell("-5") == "'-5"
+    assert csv_cell("\t=1") == "\\t=1" and csv_cell("\r=1") == "\\r=1"
+
+
+# ---------------------------------------------------------------- control characters
+
+CONTROLS = ["a\rb", "c\nd", "e\x1b[31mred", "f\u2028g", "h\tI\x00"]
+
+
+def hostile_report(name="Net\r\n---\ntitle: x\n\x1b]0;t\x07"):
+    """A report whose name and layer names hold control characters, as one made through
+    the library may (the spec loader refuses them in files)."""
+    from costcalc.cli import analyse
+
+    report = analyse(str(ROOT / "tests" / "specs" / "table3_layer.yaml"), 1.0, 1.0, None, ())
+    rename = dict(zip([r["name"] for r in report["layers"]], CONTROLS))
+    report["name"] = name
+    for row in report["layers"]:
+        row["name"] = rename[row["name"]]
+        row["inputs"] = [rename.get(i, i) for i in row["inputs"]]
+        row["stage"] = "s\r\n"
+    return report, rename
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json", "dot", "mermaid"])
+def test_no_raw_control_character_in_any_format(fmt):
+    """No raw CR, ESC, NUL, U+2028 anywhere, and the line feeds only where the clean
+    report has them: as many lines, each row on its own."""
+    import csv
+    import io
+
+    from costcalc.cli import analyse
+    from costcalc.render import RENDERERS
+
+    report, rename = hostile_report()
+    out = io.StringIO()
+    RENDERERS[fmt](report, out)
+    text = out.getvalue()
+    assert not set(text) & set("\r\x1b\x00\x07\u2028\t"), fmt
+    clean = io.StringIO()
+    RENDERERS[fmt](analyse(str(ROOT / "tests" / "specs" / "table3_layer.yaml"), 1.0, 1.0,
+                           None, ()), clean)
+    if fmt == "table":   # the longer title wraps once more
+        assert len(layer_names(text)) == len(layer_names(clean.getvalue()))
+    else:
+        assert text.count("\n") == clean.getvalue().count("\n")
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(text)))
+        assert [r[0] for r in rows[1:]] == ["a\\rb", "c\\nd", "e\\x1b[31mred", "f\\u2028g",
+                                            "h\\tI\\x00"]
+    if fmt == "json":
+        assert [r["name"] for r in json.loads(text)["layers"]] == CONTROLS
+    if fmt == "markdown":
+        rows = [line for line in text.splitlines() if line.startswith("|")]
+        assert all(line.endswith("|") for line in rows)
+
+
+# ---------------------------------------------------------------- dot and mermaid, parsed
+
+MERMAID = ROOT / "tests" / "mermaid"
+GRAPH_NAMES = ["%%{init: {'theme': 'dark'}}%%", "a #quot; b & <b>x</b> `c` \"q\"",
+               "'Tiny' net: ResNet; x --> y", "back\\slash \\n \\l \\N", "e\x1b[31m\rf\ng"]
+
+
+def graph_report():
+    """table3_layer's report with the names Mermaid and Graphviz would read: a directive,
+    an entity, tags, quotes, a colon, backslash escapes, control characters; the spec
+    name with a front matter of its own."""
+    return hostile_report("ResNet: the 50-layer one\n---\nconfig:\n  theme: forest\n---\n"
+                          "'Tiny' net %%{init: {\"theme\": \"dark\"}}%% #quot;")
+
+
+def with_names(report):
+    from costcalc.render import graph_nodes
+    from costcalc.textable import visible
+
+    names = dict(zip(CONTROLS, GRAPH_NAMES))
+    for row in report["layers"]:
+        row["name"] = names[row["name"]]
+        row["inputs"] = [names.get(i, i) for i in row["inputs"]]
+    return {node: [visible(line) for line in lines] for node, lines, _ in graph_nodes(report)}
+
+
+def test_mermaid_labels_read_back_by_mermaid():
+    """Mermaid's own parser (tests/mermaid, npm ci) reads the diagram, takes no
+    configuration from it (no front matter key, no %%{init}%% obeyed), and reads each
+    label back as its text once its entity codes are decoded: nothing decoded that was
+    in the name (#quot; stays), no tag, no broken diagram."""
+    import html
+    import io
+    import shutil
+    import subprocess
+
+    import yaml
+
+    from costcalc.render import render_mermaid, title
+    from costcalc.textable import visible
+
+    if shutil.which("node") is None or not (MERMAID / "node_modules" / "mermaid").exists():
+        pytest.skip("node and Mermaid's parser needed: npm ci --prefix tests/mermaid")
+    report, _ = graph_report()
+    expected = with_names(report)
+    out = io.StringIO()
+    render_mermaid(report, out)
+    text = out.getvalue()
+    parsed = json.loads(subprocess.run(["node", str(MERMAID / "parse.mjs")], input=text,
+                                       capture_output=True, text=True, timeout=120,
+                                       check=True).stdout)
+    assert parsed["ok"], parsed
+    assert parsed["type"].startswith("flowchart") and parsed["config"] == {}
+    front = yaml.safe_load(text.split("---\n")[1])
+    assert front == {"title": visible(title(report))}
+    for node, label in parsed["vertices"].items():
+        # the parser keeps entity codes as placeholders, decoded only when drawn
+        decoded = re.sub(r"ﬂ°°(\d+)¶ß", lambda m: chr(int(m[1])), label)
+        decoded = html.unescape(re.sub(r"ﬂ°(\w+)¶ß", r"&\1;", decoded))
+        assert decoded.split("<br>") == expected[node], (node, label)
+
+
+def test_dot_labels_read_back_by_graphviz(tmp_path):
+    """Graphviz's dot reads the graph, and each label back as its text: only the \\n
+    line breaks written for the label lines, no \\l, \\N or other escape of its own."""
+    import io
+    import shutil
+    import subprocess
+
+    from costcalc.render import render_dot, title
+    from costcalc.textable import visible
+
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz's dot needed (apt-get install graphviz)")
+    report, _ = graph_report()
+    expected = with_names(report)
+    out = io.StringIO()
+    render_dot(report, out)
+    parsed = json.loads(subprocess.run(["dot", "-Tjson"], input=out.getvalue(),
+                                       capture_output=True, text=True, timeout=60,
+                                       check=True).stdout)
+
+    def decoded(label):   # Graphviz's escString: \\ and \" are the characters, \n a break
+        assert not re.search(r"\\[^\\n\"]", label.replace("\\\\", "")), label
+        return re.sub(r"\\(.)", lambda m: {"n": "\n"}.get(m[1], m[1]), label)
+
+    assert decoded(parsed["label"]) == visible(title(report))
+    for node in parsed["objects"]:
+        assert decoded(node["label"]).split("\n") == expected[node["name"]], node["label"]
