@@ -130,8 +130,9 @@ TEXT = ("table", "markdown")
 APPLIES_TO = {
     "flops": TEXT + ("json", "csv"), "explain": TEXT + ("json", "csv"),
     "all_layers": TEXT, "by": TEXT, "depth": TEXT, "compact": ("json",),
-    "activation_bits": TEXT + ("json",), "weight_bits": TEXT + ("json",),
-    "density": TEXT + ("json",), "index_bits": TEXT + ("json",), "hardware": TEXT + ("json",),
+    "activation_bits": TEXT + ("json", "csv"), "weight_bits": TEXT + ("json",),   # csv: the
+    "density": TEXT + ("json",), "index_bits": TEXT + ("json",),    # per-layer fields only
+    "hardware": TEXT + ("json", "csv"),
     "sections": TEXT + ("csv",), "layout": TEXT, "color": ("table",),
 }
 ALWAYS_SHOWN = {

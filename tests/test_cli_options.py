@@ -240,11 +240,11 @@ MATRIX = {
         "by": (["--by", "resolution"], "aaneee"),
         "depth": (["--depth", "1"], "aaeeee"),
         "compact": (["--compact"], "eeaeee"),
-        "activation_bits": (["--activation-bits", "8"], "aaaeee"),
+        "activation_bits": (["--activation-bits", "8"], "aaaaee"),   # csv: activation_bytes
         "weight_bits": (["--weight-bits", "8"], "aaaeee"),
         "density": (["--density", "0.5"], "aaaeee"),
         "index_bits": (["--index-bits", "4", "--density", "0.5"], "aaaeee"),
-        "hardware": (["--hardware", "phone"], "aaaeee"),
+        "hardware": (["--hardware", "phone"], "aaaaee"),   # csv: the roofline fields
         "color": (["--color", "always"], "annnnn"),
     }),
     "compare": (["compare", "mobilenet", "shufflenet"], ("table", "json", "csv", "markdown"), {

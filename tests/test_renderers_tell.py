@@ -170,7 +170,8 @@ def test_markdown_has_every_section_as_markdown(run_cli):
     assert "Activation memory (8-bit): peak" in out and "Model size:" in out
 
 
-@pytest.mark.parametrize("options", [(), ("--flops",), MEMORY, ("--explain",)])
+@pytest.mark.parametrize("options", [(), ("--flops",), ("--activation-bits", "8"),
+                                     ("--hardware", "phone"), ("--explain",)])
 def test_csv_carries_every_json_field(run_cli, options):
     """CSV has a column for each per-layer field of the JSON rows for the same options,
     and each cell is that field's value: integers exact, shapes as CxHxW, inputs as a
