@@ -84,8 +84,8 @@ def test_repeat_variable_names_and_named_scopes():
         ("stage1/a", (8, 16, 16)), ("stage1/b", (8, 16, 16)),
         ("stage2/a", (8, 16, 16)), ("stage2/b", (8, 16, 16)),
     ]
-    # inside a named repeat, 'input' is the iteration's input
-    assert [g.nodes[i].name for i in g.nodes[6].inputs] == ["stage2/a", "stage1/b"]
+    # inside a named repeat, 'input' is still the enclosing block's input: the image
+    assert g.nodes[6].inputs == [5, -1]
 
 
 def test_parameter_defaults_may_use_earlier_parameters_and_choices_hold():
@@ -250,8 +250,8 @@ def test_groups_share_stage_condition_and_scope_and_blocks_know_their_name():
         """)
     assert [(n.name, n.stage) for n in g.nodes] == [
         ("u2/a", "outer"), ("u2/b", "u2_inner"), ("g/c", "tail"), ("g/d", "tail")]
-    # inside the named group, 'input' is what precedes it: u2/b
-    assert [g.nodes[i].name for i in g.nodes[3].inputs] == ["g/c", "u2/b"]
+    # inside the named group, 'input' is still the enclosing block's input: the image
+    assert g.nodes[3].inputs == [2, -1]
 
 
 def test_a_repeat_of_zero_adds_nothing_and_big_repeats_stay_linear():
