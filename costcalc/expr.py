@@ -204,6 +204,20 @@ def is_template(value):
     return isinstance(value, str) and "$" in value
 
 
+def names_read(value):
+    """The names a template (``$name``, ``${expr}``, or a list of them) reads; an
+    expression that does not parse reads none here (its evaluation reports it)."""
+    found = set()
+    for item in value if isinstance(value, list) else [value]:
+        if is_template(item):
+            for match in _TEMPLATE.finditer(item):
+                try:
+                    found.update(compile_expr(match.group(1) or match.group(2)).co_names)
+                except ExprError:
+                    pass
+    return found
+
+
 def substitute(value, names):
     """Resolve ``$name`` / ``${expr}`` in a string value; other values pass through."""
     if not isinstance(value, str) or "$" not in value:

@@ -15,7 +15,7 @@ import math
 import re
 
 from .errors import SpecError, SpecErrors, check_keys, did_you_mean, show
-from .expr import ExprError, is_template, substitute
+from .expr import ExprError, is_template, names_read, substitute
 from .layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
 from .spec import check_name, layer_list
 
@@ -642,6 +642,13 @@ class _Builder:
             own = {key: entry[key] for key in entry
                    if key in layer_type.attrs and not _has_template(entry[key])}
             for key, kind, source in pending:
+                for name in names_read(source[key]) & own.keys() & names.keys():
+                    if own[name] != names[name]:
+                        raise source.pos[key].error(
+                            f"{name!r} is ambiguous here: this layer's attribute {name} is "
+                            f"{show(own[name])}, the {name} of the enclosing scope (a loop "
+                            f"variable, block argument or parameter) is {show(names[name])}; "
+                            f"rename one (docs/spec-language.md, 'Names and references')")
                 value = self.value(source, key, dict(names, **own))
                 if isinstance(value, list):  # [3, "${k}"]: each item on its own
                     value = [self.expr(item, dict(names, **own), source.pos[key])

@@ -90,19 +90,22 @@ def test_list_parameter_from_set():
 
 
 def test_attributes_use_each_other():
-    report = run("""
+    spec = """
         name: t
         input: [3, 32, 32]
         padding: explicit
-        params: {k: 99}
+        params: {n: 99}
         layers:
           - {type: conv, k: 5, out: 8, padding: "${(k - 1) // 2}"}
           - {type: conv, k: [3, 1], out: 8, padding: ["${(k[0] - 1) // 2}", 0]}
-    """)
-    first, second = report["layers"]
-    assert first["output"] == [8, 32, 32]     # the layer's k (5), not the parameter (99)
+    """
+    first, second = run(spec)["layers"]
+    assert first["output"] == [8, 32, 32]     # the layer's k (5): padding 2
     assert second["output"] == [8, 32, 32]
     assert second["mult_adds"] == 3 * 1 * 8 * 8 * 32 * 32
+    # a parameter k of another value would make 'k' ambiguous (tests/test_names.py)
+    with pytest.raises(SpecError, match="'k' is ambiguous here"):
+        run(spec.replace("{n: 99}", "{k: 99}"))
 
 
 def test_name_uses_parameters():

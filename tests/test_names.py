@@ -263,3 +263,43 @@ def test_efficientnets_residual_adds_the_mbconv_blocks_input():
     add = graph.nodes[index["stage2/1/residual/add"]]   # the second block of stage 2
     assert add.inputs == [index["stage2/0/project_bn"],
                           index["stage2/1/residual/stochastic_depth"]]
+
+
+LOOP = """
+    name: t
+    input: [3, 32, 32]
+    layers:
+      - repeat: 3
+        as: VAR
+        layers:
+          - {type: conv, k: 3, out: "${8 * (VAR + 1)}"}
+"""
+
+
+def test_a_loop_variable_named_like_a_layers_attribute_is_refused_not_replaced():
+    # main used the kernel k = 3 for the loop variable: out 32 three times, 19,759,104
+    (line,) = refusal(LOOP.replace("VAR", "k"))
+    assert line == ("<text>:7:33: error: 'k' is ambiguous here: this layer's attribute k is "
+                    "3, the k of the enclosing scope (a loop variable, block argument or "
+                    "parameter) is 0; rename one (docs/spec-language.md, 'Names and "
+                    "references')")
+    # renamed, the loop variable counts 0, 1, 2: out 8, 16, 24, each 3x3 on 32x32
+    report = analyze(text(LOOP.replace("VAR", "j")))
+    assert report["totals"]["mult_adds"] == 9 * 1024 * (3 * 8 + 8 * 16 + 16 * 24) == 4_939_776
+
+
+def test_a_layers_attribute_used_by_name_still_works_alone_or_under_the_same_value():
+    report = analyze(text("""
+        name: t
+        padding: explicit
+        input: [4, 16, 16]
+        blocks:
+          dw:
+            args: {k: 3}
+            layers: [{type: depthwise, k: $k, padding: "${(k - 1) // 2}"}]
+        layers:
+          - {type: depthwise, k: 3, padding: "${(k - 1) // 2}"}
+          - {block: dw, k: 5}
+    """))
+    # each padding (k - 1) // 2 keeps the 16x16 side: 3*3*4*16*16, then 5*5*4*16*16
+    assert [r["mult_adds"] for r in report["layers"]] == [9 * 4 * 256, 25 * 4 * 256]
