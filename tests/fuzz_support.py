@@ -722,6 +722,57 @@ def _scalar_kinds():
         st.sampled_from(HOSTILE_STRINGS), st.text(max_size=8), st.booleans(), st.none())
 
 
+def hardware_file():
+    """A hardware file (docs/roofline.md) from costcalc.memory's declarations
+    (FIGURE_LIMITS, PRECISION_KEYS, ACTIVATION_BITS, PROFILE_KEYS): zero to three
+    profiles, each a valid one with one figure replaced, or with up to two keys deleted
+    and up to two values replaced, by figures at and just past their limits, denormal, infinite, NaN or hostile tokens,
+    precisions, names, sources and notes of any type, or a misspelt key."""
+    from costcalc import memory
+
+    limits = [float(v) * f for pair in memory.FIGURE_LIMITS.values() for v in pair
+              for f in (0.999999, 1.0, 1.000001)]
+    valid_figure = st.floats(min_value=1e6, max_value=1e18)
+    figure = st.one_of(
+        st.floats(min_value=5e-324, max_value=1e-250),   # tiny: a time of inf seconds
+        st.sampled_from(limits + [5e-324, 1e-300, 2.2e-308, 1e-6, 0.0, -0.0]),
+        st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
+        st.integers(-2, 10**19),
+        st.sampled_from(EXTREME_TOKENS).map(Raw),
+        hostile_value())
+    bits = st.sampled_from(memory.ACTIVATION_BITS)
+    hostile_bits = st.one_of(st.sampled_from([0, 4, 64, True, 8.0]), hostile_value())
+    precision = st.fixed_dictionaries({}, optional={key: bits for key in memory.PRECISION_KEYS})
+    hostile_precision = st.one_of(st.fixed_dictionaries(
+        {}, optional={key: hostile_bits for key in memory.PRECISION_KEYS}), hostile_value())
+    texts = st.text(max_size=12)
+    valid = st.fixed_dictionaries({key: valid_figure for key in memory.FIGURE_LIMITS},
+                                  optional={"precision": precision, "name": texts,
+                                            "sources": st.lists(texts, max_size=2),
+                                            "notes": texts})
+    replacements = {**{key: figure for key in memory.FIGURE_LIMITS},
+                    "precision": hostile_precision, "name": hostile_value(),
+                    "sources": hostile_value(), "notes": hostile_value(),
+                    "precison": hostile_value()}
+    change = st.one_of([st.tuples(st.just(key), value) for key, value in replacements.items()])
+
+    def edited(base, deleted, changes):
+        profile = {k: v for k, v in base.items() if k not in deleted}
+        profile.update(changes)
+        return profile
+
+    one_figure = st.builds(lambda base, key, value: {**base, key: value}, valid,
+                           st.sampled_from(list(memory.FIGURE_LIMITS)), figure)
+    profile = st.one_of(one_figure, st.builds(
+        edited, valid, st.sets(st.sampled_from(memory.PROFILE_KEYS), max_size=2),
+        st.lists(change, max_size=2)))
+    return st.one_of(
+        st.dictionaries(st.sampled_from(["toy", "board", "phone", "1"]), profile,
+                        min_size=1, max_size=3),
+        st.dictionaries(st.sampled_from(["toy", "1"]), st.one_of(profile, hostile_value()),
+                        max_size=2))
+
+
 def hostile_value():
     """Any value, biased towards the extreme, in any type."""
     return st.one_of(

@@ -143,6 +143,25 @@ def test_hostile_documents():
     campaign.finish()
 
 
+def test_hostile_hardware_profiles():
+    """A hardware file generated from costcalc.memory's declarations (fz.hardware_file)
+    for a small spec, in every format (a figure of 1e-300 made JSON stop mid-file)."""
+    campaign = Campaign("hostile hardware profiles")
+    spec = ("name: Tiny\ninput: [3, 16, 16]\nlayers:\n  - {type: conv, k: 3, out: 8}\n"
+            "  - {type: batchnorm}\n  - {type: relu}\n")
+
+    @fz.fuzz_settings(examples=max(20, fz.EXAMPLES // 2))
+    @seed(fz.SEED + 5)
+    @given(fz.hardware_file(), st.sampled_from(["json", "table", "csv", "markdown"]),
+           st.sampled_from([[], ["--activation-bits", "8"], ["--weight-bits", "4"]]))
+    def case(tree, fmt, extra):
+        campaign.run(["spec.yaml", "--hardware", "hw.yaml", "--format", fmt, *extra],
+                     {"spec.yaml": spec, "hw.yaml": fz.dump(tree)})
+
+    case()
+    campaign.finish()
+
+
 # ---------------------------------------------------------------- regression cases
 
 REGRESSIONS = fz.regression_cases()
