@@ -44,10 +44,26 @@ def shape_text(shape):
     return "x".join(str(v) for v in shape)
 
 
+def setting_text(value):
+    """A parameter's value in a title: as written, or if longer than 24 characters, a
+    list as its length ('[7 items]') and text shortened at its end."""
+    from .textable import clip
+
+    text = str(value)
+    if len(text) <= 24:
+        return text
+    if isinstance(value, (list, tuple, dict)):
+        return f"[{len(value)} items]" if not isinstance(value, dict) else f"{{{len(value)} keys}}"
+    return clip(text, 24)
+
+
 def title(report):
+    """'MobileNet (alpha 0.5, rho 0.714, input 3x160x160, classes=1000; paper convention)':
+    the settings and the parameters the report names (report.title_params)."""
     c, h, w = report["input"]
     settings = f"alpha {report['alpha']:g}, rho {report['rho']:g}, input {c}x{h}x{w}"
-    extra = ", ".join(f"{k}={v}" for k, v in report["params"].items())
+    names = report.get("title_params", report["params"])
+    extra = ", ".join(f"{k}={setting_text(report['params'][k])}" for k in names)
     convention = report.get("convention", "paper")
     return f"{report['name']} ({settings}{', ' + extra if extra else ''}; {convention} convention)"
 

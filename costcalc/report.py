@@ -61,6 +61,7 @@ def make_report(graph, spec_label, flops=False, convention="paper", lazy_rows=Fa
         "resolution": graph.input_shape[1],
         "input": list(graph.input_shape),
         "params": dict(graph.params),
+        "title_params": title_params(graph),
         "width_rule": spec.width.text(spec.width_factor(graph.params, 1)),
         "totals": totals,
         "counted": coverage(graph, convention, tool_counts),
@@ -71,6 +72,18 @@ def make_report(graph, spec_label, flops=False, convention="paper", lazy_rows=Fa
     if any(by_stage):
         report["by_stage"] = _group(by_stage, totals, "stage")
     return report
+
+
+def title_params(graph):
+    """The parameters a title names: those the user set (--set, a variant's settings) and
+    those the spec declares with a value of their own (its settings, such as classes);
+    not those derived from others by an expression (EfficientNet's rows from its model)."""
+    from .expr import is_template
+
+    spec = graph.spec
+    chosen = set(graph.settings.overrides) | set(spec.variant.overrides if spec.variant else ())
+    return [name for name, param in spec.params.items()
+            if name in chosen or not is_template(param.default)]
 
 
 class LayerRows(Sequence):

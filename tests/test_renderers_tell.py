@@ -378,3 +378,34 @@ def test_dot_labels_read_back_by_graphviz(tmp_path):
     assert decoded(parsed["label"]) == visible(title(report))
     for node in parsed["objects"]:
         assert decoded(node["label"]).split("\n") == expected[node["name"]], node["label"]
+
+
+# ---------------------------------------------------------------- titles
+
+def test_titles_name_the_chosen_settings_on_two_lines():
+    """Over every shipped spec and variant: the title fits two lines at 80 columns, names
+    every setting the variant chose and every parameter the spec gives a value of its own
+    (not those derived by an expression, such as EfficientNet's rows from its model), each
+    value as it is or, if long, a list as its true length; --set shows what was set."""
+    from costcalc import analyze
+    from costcalc.render import title
+    from costcalc.shipped import load, variants
+    from costcalc.textable import wrap
+
+    family_of = variants()
+    for name in shipped_and_deep()[:-1]:
+        report = analyze(name)
+        text = title(report)
+        assert len(wrap(text, 80)) <= 2, text
+        chosen = dict(family_of[name][1].overrides) if name in family_of else {}
+        spec = load(name)
+        for key, value in report["params"].items():
+            derived = isinstance(spec.params[key].default, str) and "${" in spec.params[key].default
+            shown = re.search(rf"[(, ]{re.escape(key)}=([^,;]+|\[\d+ items\])[,;]", text)
+            assert bool(shown) == (key in chosen or not derived), (name, key, text)
+            if shown and not shown[1].endswith(" items]"):
+                assert shown[1] == str(value), (name, key, text)
+            elif shown:
+                assert shown[1] == f"[{len(value)} items]"
+    text = title(analyze("efficientnet_b0", overrides={"dropout": "0.5"}))
+    assert "dropout=0.5" in text and "rows=" not in text and "width_mult" not in text
