@@ -24,21 +24,24 @@ def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
 
     return Report(_report(spec, alpha, rho, resolution, overrides, flops, standard_conv,
                           explain, convention, activation_bits, weight_bits, density,
-                          index_bits, hardware))
+                          index_bits, hardware, text_ok=True))
 
 
 def _report(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=False,
             standard_conv=False, explain=False, convention="paper", activation_bits=None,
-            weight_bits=None, density=None, index_bits=None, hardware=None, lazy_rows=False):
+            weight_bits=None, density=None, index_bits=None, hardware=None, lazy_rows=False,
+            text_ok=False):
     """analyze's report as a plain dict; with ``lazy_rows`` (the JSON and CSV writers) its
-    ``layers`` made as they are read (report.LayerRows), unless an option annotates them."""
+    ``layers`` made as they are read (report.LayerRows), unless an option annotates them.
+    ``spec`` may be YAML text or a dict only with ``text_ok`` (the library, never the
+    command line: there a SPEC with a line break is a file name)."""
     import gc
 
     from .conventions import get as get_convention
     from .errors import SpecError
     from .graph import Settings, build
     from .report import make_report
-    from .shipped import load
+    from .shipped import load, load_given
 
     collecting = gc.isenabled()
     gc.disable()  # many small objects, no cyclic garbage: the collector only slows it down
@@ -47,10 +50,9 @@ def _report(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
         if explain and convention != "paper":
             raise SpecError(f"--explain writes the paper convention's formulas; it does not "
                             f"combine with --convention {convention}", "costcalc")
-        graph = build(load(spec), Settings(alpha, rho, resolution, overrides,
-                                           standard_conv=standard_conv))
-        label = spec if isinstance(spec, str) and "\n" not in spec else (
-            "<text>" if isinstance(spec, str) else "<dict>")
+        loaded, label = load_given(spec) if text_ok else (load(spec), spec)
+        graph = build(loaded, Settings(alpha, rho, resolution, overrides,
+                                       standard_conv=standard_conv))
         measured = any(v is not None for v in (activation_bits, weight_bits, density,
                                                index_bits, hardware))
         report = make_report(graph, label, flops=flops, convention=convention,

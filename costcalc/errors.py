@@ -4,6 +4,27 @@
 import re
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What no name or text of a spec may hold (docs/errors.md): C0 controls (tab, line feed and
+# carriage return included), DEL, C1 controls, the line and paragraph separators, the
+# bidirectional embeddings, overrides and isolates (text shown in another order than it
+# is stored), and the noncharacters U+FFFE and U+FFFF (invalid in XML).
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                        "\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
+_FORBIDDEN_IN_PROSE = re.compile(_FORBIDDEN.pattern.replace("\x00-\x1f",
+                                                            "\x00-\x09\x0b-\x1f"))
+
+
+def forbidden_character(text, prose=False):
+    """The message for the first character of ``text`` that no spec text may hold (a
+    control, separator or bidi character, as ``_FORBIDDEN``), or None. ``prose`` (a
+    description, notes, doc, why) may also hold line feeds."""
+    bad = (_FORBIDDEN_IN_PROSE if prose else _FORBIDDEN).search(text)
+    if bad is None:
+        return None
+    where = "" if prose or bad.group() != "\n" else " (a line break; only description, notes, " \
+        "note, doc and why may hold several lines)"
+    kind = "control character" if bad.group() < "\xa0" else "character"
+    return f"text may not hold the {kind} U+{ord(bad.group()):04X}{where}"
 
 
 def one_line(text):
@@ -138,4 +159,7 @@ def show(value):
         return "a function"
     if _QUOTER is None:
         _QUOTER = _quote_repr()
-    return _QUOTER.repr(value)
+    return _ADDRESS.sub("", _QUOTER.repr(value))
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")

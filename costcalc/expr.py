@@ -2,7 +2,9 @@
 
 A string value that is exactly ``$name`` or ``${expression}`` is replaced by
 the expression's value; ``${...}`` inside a longer string (such as a layer
-name ``fire${i}``) is replaced by its text. Expressions allow numbers, names,
+name ``fire${i}``) is replaced by its text. A ``${`` ends at the first ``}`` that
+closes a whole expression, so braces and text inside it are allowed
+(``${ {1: 144}[g] }``, ``${'}'}``); a ``${`` that no ``}`` closes is an error. Expressions allow numbers, names,
 ``+ - * / // % **``, comparisons, ``and/or/not``, ``a if c else b``, lists,
 dict literals with indexing (``{1: 144, 3: 240}[groups]``) and the functions
 in ``FUNCTIONS``. Nothing else: no attributes, no imports, no builtins.
@@ -12,7 +14,7 @@ import math
 import re
 import warnings
 
-from .errors import did_you_mean, show
+from .errors import did_you_mean, forbidden_character, show
 
 LIMITS = {
     "text": 2000,            # characters in one expression
@@ -20,8 +22,7 @@ LIMITS = {
     "sequence": 10**6,       # items (or characters) that * may build
 }
 
-_TEMPLATE = re.compile(r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-_WHOLE_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\Z")
+_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _ALLOWED = (
     ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp,
     ast.Call, ast.Name, ast.Load, ast.Constant, ast.List, ast.Tuple, ast.Dict,
@@ -177,7 +178,8 @@ def evaluate(text, names):
 
 
 def _check_result(value, text):
-    """Refuse results that are not data: functions, non-finite or oversized numbers."""
+    """Refuse results that are not data: functions, non-finite or oversized numbers, text
+    with a character no spec text may hold (errors.forbidden_character)."""
     stack, seen = [value], 0
     while stack:
         item = stack.pop()
@@ -185,7 +187,12 @@ def _check_result(value, text):
         if seen > LIMITS["sequence"]:
             raise ExprError(f"in {show(text)}: the result holds more than "
                             f"{LIMITS['sequence']:,} values")
-        if isinstance(item, bool) or item is None or isinstance(item, str):
+        if isinstance(item, str):
+            bad = forbidden_character(item)
+            if bad:
+                raise ExprError(f"in {show(text)}: the result {show(item)}: {bad}")
+            continue
+        if isinstance(item, bool) or item is None:
             continue
         if isinstance(item, (int, float)):
             if abs(item) > LIMITS["integer"] or not math.isfinite(item):
@@ -222,12 +229,68 @@ def substitute(value, names):
     """Resolve ``$name`` / ``${expr}`` in a string value; other values pass through."""
     if not isinstance(value, str) or "$" not in value:
         return value
-    whole = _WHOLE_NAME.match(value)
-    if whole:
-        return evaluate(whole.group(1), names)
-    if value.startswith("${") and value.endswith("}") and value.count("${") == 1:
-        return evaluate(value[2:-1], names)
-    return _TEMPLATE.sub(lambda m: _text(evaluate(m.group(1) or m.group(2), names)), value)
+    pieces = _pieces(value)
+    if len(pieces) == 1 and pieces[0][0] is not None:   # exactly $name or ${expr}
+        return evaluate(pieces[0][0], names)
+    return "".join(text if code is None else _text(evaluate(code, names))
+                   for code, text in pieces)
+
+
+_pieces_cache = {}
+
+
+def _pieces(value):
+    """``value`` cut into (expression, None) and (None, literal text) pieces, in order."""
+    pieces = _pieces_cache.get(value)
+    if pieces is not None:
+        return pieces
+    pieces, at = [], 0
+    while True:
+        start = value.find("$", at)
+        if start < 0:
+            break
+        if value.startswith("${", start):
+            end = _closing(value, start + 2)
+            code, after = value[start + 2:end], end + 1
+        else:
+            name = _NAME.match(value, start)
+            if name is None:          # a '$' before anything else is text
+                pieces.append((None, value[at:start + 1]))
+                at = start + 1
+                continue
+            code, after = name.group(1), name.end()
+        if start > at:
+            pieces.append((None, value[at:start]))
+        pieces.append((code, None))
+        at = after
+    if at < len(value):
+        pieces.append((None, value[at:]))
+    if len(_pieces_cache) < 10**5:
+        _pieces_cache[value] = pieces
+    return pieces
+
+
+def _closing(value, start):
+    """The index of the '}' that ends the expression starting at ``start``: the first one
+    (within the length limit of an expression) before which the text parses."""
+    end = value.find("}", start)
+    last_error = None
+    while 0 <= end <= start + LIMITS["text"]:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ast.parse(value[start:end].strip(), mode="eval")
+            return end
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            last_error = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
+        end = value.find("}", end + 1)
+    if end > start + LIMITS["text"]:
+        length = value.rfind("}") - start
+        raise ExprError(f"an expression of {length:,} characters is longer than the limit "
+                        f"of {LIMITS['text']:,} (docs/errors.md)")
+    if last_error is None:
+        raise ExprError(f"'${{' without a closing '}}' in {show(value)}")
+    raise ExprError(f"bad expression after '${{' in {show(value)}: {last_error}")
 
 
 def _text(result):

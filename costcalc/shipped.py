@@ -50,11 +50,17 @@ def _family_of(name):
 
 
 def resolve(arg):
-    """(path, variant or None) for ``arg``: an existing file, a shipped spec named ``arg``
-    (with or without ``.yaml``), or a variant of a shipped family."""
-    if not isinstance(arg, str) or not arg.strip():
+    """(path, variant or None) for ``arg`` (text or an os.PathLike): an existing file,
+    ``-`` (standard input), a shipped spec named ``arg`` (with or without ``.yaml``), or a
+    variant of a shipped family. Never YAML text: a name with a line break is a file name."""
+    if isinstance(arg, os.PathLike):
+        arg = os.fspath(arg)
+    if not isinstance(arg, str):
+        raise SpecError(f"a spec is a path or a shipped name (text), not "
+                        f"{_kind(arg)}", "costcalc")
+    if not arg.strip():
         raise SpecError("a spec path or name is needed, not an empty one", "costcalc")
-    if os.path.isfile(arg):
+    if arg == "-" or os.path.isfile(arg):
         return arg, None
     if os.path.exists(arg):  # a folder, a device, a FIFO
         raise SpecError("cannot read spec: not a regular file", arg)
@@ -74,15 +80,67 @@ def resolve(arg):
                     f"shows them){did_you_mean(name, names() + list(variants()))}", arg)
 
 
-def load(arg):
-    """Resolve and load a spec (a variant: its family with the variant's settings).
-    ``arg`` may also be YAML text (anything with a line break) or a dict of the spec."""
-    if isinstance(arg, dict) or (isinstance(arg, str) and "\n" in arg):
-        import json
+def _kind(value):
+    """'bytes', 'a list', 'None': what a message calls a value of the wrong type."""
+    name = type(value).__name__
+    if value is None or name in ("bytes", "bytearray"):
+        return name if value is not None else "None"
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
-        from .spec import spec_from_text
-        text = arg if isinstance(arg, str) else json.dumps(arg, indent=1, default=str)
-        return spec_from_text(text, "<text>" if isinstance(arg, str) else "<dict>")
+
+def load(arg):
+    """Resolve and load a spec (a variant: its family with the variant's settings)."""
     path, variant = resolve(arg)
     spec = load_spec(path)
     return spec.with_variant(variant) if variant else spec
+
+
+def load_given(arg):
+    """(Spec, label) for the library's ``spec`` argument: as ``load``, or YAML text (a
+    string with a line break; label ``<text>``) or a dict of the spec (``<dict>``)."""
+    from .spec import spec_from_text
+
+    if isinstance(arg, str) and "\n" in arg:
+        return spec_from_text(arg, "<text>"), "<text>"
+    if isinstance(arg, dict):
+        return spec_from_text(dict_text(arg), "<dict>"), "<dict>"
+    if not isinstance(arg, (str, os.PathLike)):
+        raise SpecError(f"a spec is a path, a shipped name, YAML text or a dict, not "
+                        f"{_kind(arg)}", "costcalc")
+    spec = load(arg)
+    return spec, os.fspath(arg)
+
+
+def dict_text(tree):
+    """A spec given as a dict, as JSON text for the YAML loader. Only data may be in it:
+    mappings with text keys, lists or tuples, text, true/false, null and finite numbers up
+    to 10^18, nested at most 64 deep (a dict that holds itself nests without end); anything
+    else is a SpecError naming where it is (``spec['layers'][0]['k']``)."""
+    import json
+
+    from .errors import show
+    from .yamlload import LIMITS
+
+    stack, count = [(tree, "spec", 0)], 0
+    while stack:
+        value, where, depth = stack.pop()
+        count += 1
+        if depth > LIMITS["depth"] or count > LIMITS["nodes"]:
+            raise SpecError(f"the dict nests deeper than {LIMITS['depth']} levels or holds "
+                            f"more than {LIMITS['nodes']:,} values (does it hold itself?)",
+                            "<dict>")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise SpecError(f"{where}: the key {show(key)} is not text", "<dict>")
+                stack.append((item, f"{where}[{show(key)}]", depth + 1))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not abs(value) <= LIMITS["number"]:   # nan and inf included
+                raise SpecError(f"{where}: the number {show(value)} is not finite or outside "
+                                f"the limit of 10^18 (docs/errors.md)", "<dict>")
+        elif not (value is None or isinstance(value, (str, bool))):
+            raise SpecError(f"{where}: {_kind(value)} is not a spec value (text, a number, "
+                            f"true/false, null, a list or a mapping)", "<dict>")
+    return json.dumps(tree, indent=1, allow_nan=False)

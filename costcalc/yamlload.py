@@ -11,12 +11,11 @@ characters in text are errors.
 """
 import math
 import os
-import re
 import stat
 
 import yaml
 
-from .errors import Pos, SpecError, show
+from .errors import Pos, SpecError, forbidden_character, show
 
 try:  # the C parser is several times faster; fall back to pure Python
     from yaml import CSafeLoader as _Loader
@@ -32,7 +31,7 @@ LIMITS = {
 
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null")}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+PROSE_KEYS = ("description", "notes", "note", "doc", "why")  # the values that may span lines
 
 
 class Map(dict):
@@ -51,8 +50,9 @@ def _pos(path, mark):
     return Pos(path, mark.line + 1, mark.column + 1)
 
 
-def _scalar(loader, event, path):
-    """The Python value of one scalar event (str, int, float, bool or None)."""
+def _scalar(loader, event, path, prose=False):
+    """The Python value of one scalar event (str, int, float, bool or None); text holds no
+    character errors.forbidden_character refuses (line feeds only if ``prose``)."""
     tag, text = event.tag, event.value
     if tag is None or tag == "!":
         if event.style is None or event.style == "":  # plain: 8, true, null, conv
@@ -75,10 +75,9 @@ def _scalar(loader, event, path):
                              f"of 10^18 (docs/errors.md)") from None
         raise here.error(f"{show(event.value)} is not a valid {tag[len(_STD):]}") from None
     if isinstance(value, str):
-        bad = _CONTROL.search(value)
+        bad = forbidden_character(value, prose)
         if bad:
-            raise here.error(f"text may not hold the control character "
-                             f"U+{ord(bad.group()):04X}")
+            raise here.error(bad)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         if abs(value) > LIMITS["number"] or not math.isfinite(value):
             raise here.error(f"the number {show(value)} is outside the limit of 10^18 "
@@ -100,11 +99,50 @@ def load(text, path="<spec>", what="spec"):
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecError(f"invalid YAML: {exc.problem or exc.context}", path, line, col) from None
+        message, col = _syntax_message(exc.problem or exc.context, text, line, col)
+        raise SpecError(f"invalid YAML: {message}", path, line, col) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", path, 1, 1) from None
     finally:
         loader.dispose()
+
+
+_INDENTATION_PROBLEMS = ("did not find expected key", "did not find expected '-' indicator",
+                         "mapping values are not allowed", "expected <block end>")
+
+
+def _syntax_message(problem, text, line, col):
+    """(message, column) for PyYAML's ``problem`` at ``line``: a tab used to indent is
+    named as such; a line indented where no mapping or list can continue gets the
+    indentations the lines above allow (those of the previous line and of each line it is
+    nested in), at the line's first character."""
+    lines = text.split("\n")
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    if "\t" in here[:len(here) - len(here.lstrip(" \t")) + 1] or (
+            0 < col <= len(here) and here[col - 1] == "\t"):
+        return "a tab character; indent with spaces (YAML does not allow tabs to indent)", \
+            here.index("\t") + 1
+    if not any(problem.startswith(p) for p in _INDENTATION_PROBLEMS):
+        return problem, col
+    indent = len(here) - len(here.lstrip(" "))
+    allowed, deepest = [], None     # (indentation, line) of the lines this one may follow
+    for number in range(line - 1, 0, -1):
+        above = lines[number - 1]
+        if not above.strip() or above.lstrip().startswith("#"):
+            continue
+        width = len(above) - len(above.lstrip(" "))
+        if deepest is None or width < deepest:
+            allowed.append((width, number))
+            deepest = width
+        if width == 0:
+            break
+    if not allowed or indent in (width for width, _ in allowed):
+        return problem, col
+    options = [f"{width} (as line {number})" for width, number in allowed]
+    expected = options[0] if len(options) == 1 else \
+        ", ".join(options[:-1]) + " or " + options[-1]
+    return (f"bad indentation: this line is indented by {indent} "
+            f"space{'' if indent == 1 else 's'}; the lines above allow {expected}"), indent + 1
 
 
 def _compose(loader, path, what):
@@ -132,7 +170,10 @@ def _compose(loader, path, what):
         here = Pos(path, mark.line + 1, mark.column + 1)
         opened = False
         if kind is _SCALAR:
-            value, size = _scalar(loader, event, path), 1
+            top = stack[-1] if stack else None
+            value = _scalar(loader, event, path, top is not None and top[1] in PROSE_KEYS
+                            and top[0].__class__ is Map)
+            size = 1
             if event.anchor is not None:
                 anchors[event.anchor] = (value, 1)
         elif kind is yaml.AliasEvent:
@@ -199,33 +240,37 @@ _NO_KEY = object()
 
 def load_file(path, what="spec"):
     """Read and parse a spec (or other YAML) file; an unreadable, special or oversized file
-    is a SpecError."""
+    is a SpecError. ``-`` is standard input (read to its end, under the same size limit)."""
     path = str(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = 0 if path == "-" else os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         try:
             info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
+            if fd and not stat.S_ISREG(info.st_mode):
                 raise SpecError(f"cannot read {what}: not a regular file", path, 0, 0)
-            if info.st_size > LIMITS["file_bytes"]:
-                raise SpecError(f"the {what} is larger than the limit of "
-                                f"{LIMITS['file_bytes'] // 2**20} MiB (docs/errors.md)", path, 0, 0)
+            if info.st_size > LIMITS["file_bytes"] and stat.S_ISREG(info.st_mode):
+                raise _too_large(what, path)
             raw = os.read(fd, LIMITS["file_bytes"] + 1)
             chunk = raw
             while chunk and len(raw) <= LIMITS["file_bytes"]:
                 chunk = os.read(fd, LIMITS["file_bytes"] + 1 - len(raw))
                 raw += chunk
         finally:
-            os.close(fd)
+            if fd:
+                os.close(fd)
     except OSError as exc:
         raise SpecError(f"cannot read {what}: {exc.strerror or exc}", path, 0, 0) from None
     if len(raw) > LIMITS["file_bytes"]:
-        raise SpecError(f"the {what} is larger than the limit of "
-                        f"{LIMITS['file_bytes'] // 2**20} MiB (docs/errors.md)", path, 0, 0)
+        raise _too_large(what, path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError(f"the {what} is not UTF-8 text", path, line, col) from None
-    return load(text, path, what)
+    return load(text, "<stdin>" if path == "-" else path, what)
+
+
+def _too_large(what, path):
+    return SpecError(f"the {what} is larger than the limit of "
+                     f"{LIMITS['file_bytes'] // 2**20} MiB (docs/errors.md)", path, 0, 0)
