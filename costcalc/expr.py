@@ -217,9 +217,14 @@ def names_read(value):
     found = set()
     for item in value if isinstance(value, list) else [value]:
         if is_template(item):
-            for match in _TEMPLATE.finditer(item):
+            try:
+                pieces = _pieces(item)
+            except ExprError:
+                continue
+            for code, _ in pieces:
                 try:
-                    found.update(compile_expr(match.group(1) or match.group(2)).co_names)
+                    if code is not None:
+                        found.update(compile_expr(code).co_names)
                 except ExprError:
                     pass
     return found
