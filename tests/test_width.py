@@ -232,3 +232,80 @@ def test_the_width_rule_round_rounds_halves_up_and_prints_what_it_does():
 
 def test_shufflenet_keeps_its_half_up_rule():
     assert analyze("shufflenet")["width_rule"] == "max(floor(c * alpha + 0.5), 1)"
+
+
+# ---------------------------------------------------------------- the paper's Table 9 rule
+
+# The paper's reference code (tensorflow/models, research/slim/nets/mobilenet/mobilenet_v3.py),
+# V3_LARGE and V3_SMALL: (expansion factor of the block's input, out, kernel, stride, SE, act)
+SLIM = {"large": [(1, 16, 3, 1, 0, "RE"), (4, 24, 3, 2, 0, "RE"), (3, 24, 3, 1, 0, "RE"),
+                  (3, 40, 5, 2, 1, "RE"), (3, 40, 5, 1, 1, "RE"), (3, 40, 5, 1, 1, "RE"),
+                  (6, 80, 3, 2, 0, "HS"), (2.5, 80, 3, 1, 0, "HS"), (184 / 80., 80, 3, 1, 0, "HS"),
+                  (184 / 80., 80, 3, 1, 0, "HS"), (6, 112, 3, 1, 1, "HS"), (6, 112, 3, 1, 1, "HS"),
+                  (6, 160, 5, 2, 1, "HS"), (6, 160, 5, 1, 1, "HS"), (6, 160, 5, 1, 1, "HS")],
+        "small": [(1, 16, 3, 2, 1, "RE"), (72 / 16., 24, 3, 2, 0, "RE"), (88 / 24., 24, 3, 1, 0, "RE"),
+                  (4, 40, 5, 2, 1, "HS"), (6, 40, 5, 1, 1, "HS"), (6, 40, 5, 1, 1, "HS"),
+                  (3, 48, 5, 1, 1, "HS"), (3, 48, 5, 1, 1, "HS"), (6, 96, 5, 2, 1, "HS"),
+                  (6, 96, 5, 1, 1, "HS"), (6, 96, 5, 1, 1, "HS")]}
+
+
+def slim_model(size, alpha):
+    """The reference code's network at depth_multiplier ``alpha`` (every num_outputs
+    make_divisible(n * alpha, 8), each expansion make_divisible(thinned input * ef, 8), the
+    1280 / 1024 classifier layer kept below 1), built from torchvision's own blocks."""
+    from torchvision.models.mobilenetv3 import InvertedResidualConfig, MobileNetV3
+    rows, c = [], make_divisible(16 * alpha)
+    for ef, n, k, s, se, act in SLIM[size]:
+        out = make_divisible(n * alpha)
+        rows.append(InvertedResidualConfig(c, k, make_divisible(c * ef), out, bool(se), act, s, 1, 1.0))
+        c = out
+    last = {"large": 1280, "small": 1024}[size]
+    return MobileNetV3(rows, last if alpha < 1 else make_divisible(last * alpha))
+
+
+@pytest.mark.parametrize("size, alpha", [("large", 1.25), ("large", 0.75), ("large", 0.5),
+                                         ("large", 0.35), ("small", 1.25), ("small", 0.75),
+                                         ("small", 0.5)])
+def test_thinning_slim_is_the_reference_codes_network(size, alpha):
+    pytest.importorskip("torch")
+    t = analyze(f"mobilenet_v3_{size}", alpha=alpha, overrides={"thinning": "slim"})["totals"]
+    assert (t["params"] + t["bn_params"], t["mult_adds"]) == torch_counts(
+        slim_model(size, alpha), 224)
+
+
+def test_thinning_slim_last_conv_is_the_reference_codes():
+    """The one place torchvision's blocks cannot follow the reference code: its last conv
+    is make_divisible(576 * alpha, 8) (200 at 0.35), not 6 x the last block (6 x 32 = 192)."""
+    layers = analyze("mobilenet_v3_small", alpha=0.35, overrides={"thinning": "slim"})["layers"]
+    by_name = {r["name"]: r for r in layers}
+    assert by_name["block11/project"]["output"][0] == make_divisible(96 * 0.35) == 32
+    assert by_name["conv_last"]["output"][0] == make_divisible(576 * 0.35) == 200
+    assert by_name["fc1"]["output"][0] == 1024   # kept below 1
+
+
+def test_table9_is_in_the_spec_every_number_once():
+    """Each of Table 9's 40 numbers (../shared/reference) is one expectation of
+    specs/mobilenet_v3.yaml at its settings with its printed value, no tolerance widened;
+    a differing one carries expected and why."""
+    import pathlib
+    import yaml
+    from costcalc import shipped
+    path = (pathlib.Path(__file__).resolve().parents[2] / "shared" / "reference"
+            / "mobilenet_v3_table9.yaml")
+    if not path.exists():
+        pytest.skip(f"{path} is not here")
+    numbers = yaml.safe_load(path.read_text())["numbers"]
+    entries = [e for e in shipped.load("mobilenet_v3").expect if "Table 9" in e["source"]]
+    assert len(entries) == len(numbers) == 40
+    for n in numbers:
+        c = n["config"]
+        metric = {"mult_adds": "mult_adds", "params": "learned_params"}[n["metric"]]
+        found = [e for e in entries if e["variant"] == f"mobilenet_v3_{c['size']}"
+                 and e["alpha"] == c["width"] and e["resolution"] == c["resolution"]
+                 and e["metric"] == metric]
+        assert len(found) == 1, n
+        e, = found
+        assert e["printed"] == n["value"] + "M" and "tolerance" not in e
+        assert ("expected" in e) == ("why" in e)
+        assert e.get("set", {}).get("thinning", "torchvision") == (
+            "torchvision" if c["width"] == 1 else "slim")
