@@ -24,6 +24,19 @@ def test_help_shows_every_command_description_whole(run_cli, columns):
     assert max(len(line) for line in result.out.splitlines()) <= max(columns, 60)
 
 
+@pytest.mark.parametrize("columns", [60, 80, 140])
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_help_is_whole_and_wraps_between_words(run_cli, columns, command):
+    out = run_cli(command, "--help", columns=columns).out
+    assert not re.search(r"\w-\n", out), "a line of the help ends inside a word"
+    flat = " ".join(out.split())
+    assert " ".join(inspect.cleandoc(cli.commands[command].callback.__doc__).split()) in flat
+    for param in cli.commands[command].params:
+        if getattr(param, "help", None):
+            assert " ".join(param.help.split()) in flat, param.name
+    assert max(len(line) for line in out.splitlines()) <= max(columns, 60)
+
+
 @pytest.mark.parametrize("columns", [60, 80])
 def test_help_wraps_between_words_never_inside_a_hyphenated_word(run_cli, columns):
     out = run_cli("--help", columns=columns).out
