@@ -6,7 +6,9 @@ last printed digit, so "4.2M" means 4.15M to 4.25M) and the source. Where a
 printed value is a misprint, ``expected`` holds the value that is checked and
 ``why`` says why; the printed value stays beside it. See docs/check.md.
 """
+import os
 import re
+from fractions import Fraction
 
 from .errors import SpecError, SpecErrors, check_keys, show
 from .graph import Settings, build, check_settings
@@ -24,12 +26,16 @@ PRINTED_AS = ("rounded", "truncated")
 SCOPES = {"total": None, "layer": "layers", "type": "by_type", "stage": "by_stage",
           "resolution": "by_resolution"}
 _NUMBER = re.compile(r"^\s*([-+]?[0-9][0-9,]*(?:\.([0-9]+))?)\s*(KiB|MiB|GiB|[KMGB%]?)\s*$")
-SCALE = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "%": 0.01,
+_THOUSANDS = re.compile(r"^[-+]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.|$)")
+SCALE = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "%": Fraction(1, 100),
          "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}   # binary units, for sizes in bytes
+ERRORS_PER_FILE = 10   # problems reported per spec file (docs/check.md)
+WHOLE_SPEC = "the spec"   # the 'what' of a problem that keeps a whole spec from being checked
 
 
 class Printed:
-    """A number as printed: '569M', '4.2', '94.86%', '1,248,424'."""
+    """A number as printed: '569M', '4.2', '94.86%', '1,248,424'; its value and half a unit
+    of its last digit are exact fractions (no float rounding past 2^53)."""
 
     def __init__(self, text):
         self.text = str(text)
@@ -38,12 +44,18 @@ class Printed:
             raise ValueError(f"cannot read {show(self.text)} as a number (digits, optional "
                              f"commas and decimals, then K, M, G, B or %)")
         digits, decimals, unit = match.groups()
+        if not _THOUSANDS.match(digits):
+            raise ValueError(f"{show(self.text)}: commas separate thousands (1,248,424), "
+                             f"the decimal point is '.'")
+        if digits.startswith("-"):
+            raise ValueError(f"{show(self.text)} is negative: counts, shares and "
+                             f"tolerances are not")
         self.unit, self.scale = unit, SCALE[unit]
-        self.value = float(digits.replace(",", "")) * self.scale
-        if not self.value < 1e30:  # 1e320 would be infinity: it would equal anything
+        self.value = Fraction(digits.replace(",", "")) * self.scale
+        if not self.value < 10**30:
             raise ValueError(f"{show(self.text)} is past the limit of 10^30 (docs/errors.md)")
         # half a unit in the last printed place
-        self.half_unit = 0.5 * 10 ** -(len(decimals) if decimals else 0) * self.scale
+        self.half_unit = Fraction(1, 2 * 10 ** len(decimals or "")) * self.scale
 
 
 class Expectation:
@@ -57,6 +69,10 @@ class Expectation:
         for key in ("metric", "printed", "source"):
             if key not in entry:
                 raise pos.error(f"an expectation needs {show(key)}")
+        for key in ("source", "why", "note"):
+            if key in entry and (not isinstance(entry[key], str) or not entry[key].strip()):
+                raise entry.pos[key].error(f"{key} must be text (one string), not "
+                                           f"{show(entry[key])}")
         self.metric = entry["metric"]
         if self.metric not in METRICS:
             raise entry.pos["metric"].error(f"invalid metric {show(self.metric)}; valid: "
@@ -92,19 +108,24 @@ class Expectation:
         self.settings = self._settings()
 
     def holds(self, computed):
-        """Whether ``computed`` prints as documented: within the tolerance of the
-        checked value, or for a truncated number in [printed, printed + one unit)."""
+        """Whether ``computed`` (an integer, or an exact share) prints as documented: within
+        the tolerance of the checked value, or for a truncated number in
+        [printed, printed + one unit). Exact arithmetic: no slack."""
         if self.printed_as == "truncated":
             low = self.printed.value
             return low <= computed < low + 2 * self.printed.half_unit
-        slack = 1e-9 * max(1.0, abs(self.center))  # float noise in shares
-        return abs(computed - self.center) <= self.tolerance + slack
+        return abs(computed - self.center) <= self.tolerance
 
     def _number(self, key):
+        value = self.entry[key]
+        if isinstance(value, float) and key != "tolerance":  # 4.20 would be read as 4.2
+            raise self.entry.pos[key].error(f"write {key} in quotes ({key}: \"{value}\"): YAML "
+                                            f"reads a bare decimal as a float, and its "
+                                            f"printed digits set the tolerance")
         try:
-            return Printed(self.entry[key])
+            return Printed(value)
         except ValueError as exc:
-            raise self.entry.pos[key].error(str(exc)) from None
+            raise self.entry.pos[key].error(f"{key}: {exc}") from None
 
     def _settings(self):
         e = self.entry
@@ -174,6 +195,10 @@ class Expectation:
             return 2 * item["mult_adds"]
         if self.metric == "learned_params":  # what model.parameters() counts
             return item["params"] + item["bn_params"]
+        if self.metric.endswith("_share"):   # exact: the part's count over the total's
+            count = self.metric[:-len("_share")]
+            whole = report["totals"][count]
+            return Fraction(item[count], whole) if whole else Fraction(0)
         return item[self.metric]
 
 
@@ -201,36 +226,116 @@ def expectations(spec):
 
 
 def run(spec, label):
-    """Check every expectation of ``spec``; return the result dicts (contract keys)."""
+    """Check every expectation of ``spec``; return the result dicts (contract keys). An
+    expectation that cannot be computed is an error row; the others are still checked."""
     reports, results = {}, []
-    for exp in expectations(spec):
+    found = expectations(spec)
+    if not found:  # a check of nothing is likely a mistake (docs/check.md)
+        pos = spec.tree.key_pos.get("expect", spec.tree.at)
+        return error_rows(label, pos.error(
+            "nothing to check: the spec has no 'expect' entries (docs/check.md)"))
+    for exp in found:
         key = exp.settings_key()
-        if key not in reports:
-            try:
+        try:
+            if key not in reports:
                 target = spec.with_variant(exp.variant) if exp.variant else spec
                 graph = build(target, exp.settings)
                 reports[key] = make_report(graph, label, convention=exp.convention)
                 if any(v is not None for v in exp.memory_key()):
                     from .memory import annotate
                     annotate(reports[key], graph, *exp.memory_key())
-            except SpecError as exc:  # an unplaced settings problem belongs to the expectation
-                raise exc.at(exp.pos) from None
-        computed = exp.computed(reports[key])
-        deviation = computed - exp.center
-        results.append({
-            "spec": label,
-            "path": spec.path,
-            "line": exp.pos.line,
-            "what": exp.describe(),
+            computed = exp.computed(reports[key])
+        except SpecError as exc:  # an unplaced settings problem belongs to the expectation
+            results += error_rows(label, exc.at(exp.pos), exp.describe())
+            continue
+        results.append(_row(label, spec.path, exp.pos, exp.describe(), {
             "printed": exp.printed.text,
             "unit": exp.expected.unit,
             "printed_as": exp.printed_as,
-            "expected": exp.center,
-            "computed": computed,
-            "deviation": deviation,
-            "tolerance": exp.tolerance,
+            "expected": _plain(exp.center),
+            "computed": _plain(computed),
+            "deviation": _plain(computed - exp.center),
+            "tolerance": _plain(exp.tolerance),
             "passed": exp.holds(computed),
             "source": exp.entry["source"],
             "why": exp.entry.get("why", ""),
-        })
+        }))
     return results
+
+
+def _plain(value):
+    """An exact value as JSON takes it: an integer when whole (exact past 2^53), else a
+    float (shares, half units)."""
+    value = Fraction(value)
+    return value.numerator if value.denominator == 1 else float(value)
+
+
+def _row(label, path, pos, what, fields):
+    """One result row, every row with the same keys (docs/check.md)."""
+    row = {"spec": label, "path": path, "line": pos.line, "col": pos.col, "what": what,
+           "printed": None, "unit": "", "printed_as": "rounded", "expected": None,
+           "computed": None, "deviation": None, "tolerance": None, "passed": False,
+           "source": "", "why": "", "error": None}
+    row.update(fields)
+    return row
+
+
+def error_rows(label, exc, what=WHOLE_SPEC):
+    """The rows of a spec (or an expectation) that could not be checked: one per problem,
+    at most ERRORS_PER_FILE and then one that counts the rest."""
+    from .errors import Pos
+
+    errors = exc.errors if isinstance(exc, SpecErrors) else [exc]
+    rows = [_row(label, e.path or label, e, what, {"error": e.message})
+            for e in errors[:ERRORS_PER_FILE]]
+    if len(errors) > ERRORS_PER_FILE:
+        rest = len(errors) - ERRORS_PER_FILE
+        rows.append(_row(label, rows[0]["path"], Pos(rows[0]["path"], 0, 0), what, {
+            "error": f"{rest} more problem{'s' if rest > 1 else ''} in this file "
+                     f"(costcalc {label} reports them all)"}))
+    return rows
+
+
+def spec_files(paths):
+    """The spec files and names to check: each path, a folder meaning its *.yaml and *.yml
+    files (sorted), and an unlistable folder an error row. Returns (targets, rows)."""
+    targets, rows = [], []
+    for path in paths:
+        if os.path.isdir(path):
+            try:
+                listed = os.listdir(path)
+            except OSError as exc:
+                rows += error_rows(path, SpecError(f"cannot list the folder: {exc.strerror}",
+                                                   path))
+                continue
+            targets += sorted(os.path.join(path, f) for f in listed
+                              if f.endswith((".yaml", ".yml")))
+        else:
+            targets.append(path)
+    return targets, rows
+
+
+def check_all(paths):
+    """Every spec of ``paths`` checked, each on its own: a spec that cannot be read or is
+    malformed gives error rows and the others are still checked. Returns the rows."""
+    from . import shipped
+
+    targets, results = spec_files(paths)
+    if not targets and not results:
+        raise SpecError("no spec files (*.yaml, *.yml) to check", " ".join(paths) or "costcalc")
+    for target in targets:
+        try:
+            spec = shipped.load(target)
+        except SpecError as exc:
+            results += error_rows(target, exc)
+            continue
+        results += run(spec, target)
+    return results
+
+
+def status(results):
+    """The exit status: 2 if any spec or expectation could not be checked (the results are
+    incomplete), else 1 if any failed, else 0."""
+    if any(r["error"] for r in results):
+        return 2
+    return 0 if all(r["passed"] for r in results) else 1

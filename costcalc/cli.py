@@ -326,31 +326,29 @@ def check_command(paths, fmt):
 
     PATHS are spec files, shipped spec names or folders (their *.yaml files).
 
-    Exit status 1 if any is outside its tolerance.
+    Exit status 1 if any is outside its tolerance, 2 if a spec could not be checked
+    (each such problem is also one line on stderr).
     """
     from . import check, shipped
     from .render import CHECK_RENDERERS
 
     refuse_idle_options(fmt)
-
-    targets = []
-    for path in paths or shipped.names():
-        if os.path.isdir(path):  # a folder: the specs in it
-            try:
-                listed = os.listdir(path)
-            except OSError as exc:
-                raise SpecError(f"cannot list the folder: {exc.strerror}", path) from None
-            targets += sorted(os.path.join(path, f) for f in listed
-                              if f.endswith((".yaml", ".yml")))
-        else:
-            targets.append(path)
-    if not targets:
-        raise SpecError("no spec files (*.yaml, *.yml) to check", " ".join(paths) or "costcalc")
-    results = []
-    for target in targets:
-        results += check.run(shipped.load(target), target)
+    results = check.check_all(paths or shipped.names())
     CHECK_RENDERERS[fmt](results, sys.stdout)
-    return 0 if all(r["passed"] for r in results) else 1
+    sys.stdout.flush()
+    if fmt != "table" or not _same_file(sys.stdout, sys.stderr):  # a table shows them
+        for r in results:
+            if r["error"]:
+                click.echo(str(SpecError(r["error"], r["path"], r["line"], r["col"])), err=True)
+    return check.status(results)
+
+
+def _same_file(one, other):
+    """Whether two streams write to the same file (a terminal, or ``> log 2>&1``)."""
+    try:
+        return os.path.samestat(os.fstat(one.fileno()), os.fstat(other.fileno()))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 @cli.command(name="compare")

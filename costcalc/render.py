@@ -215,13 +215,15 @@ def print_lines(out, lines):
     out.write("".join(line + "\n" for line in lines))
 
 
-def print_table(out, columns, rows, room, style, title=None, footer=None, marked=()):
-    """A title (wrapped), the table, a note on the columns dropped; a blank line after."""
+def print_table(out, columns, rows, room, style, title=None, footer=None, marked=(),
+                shows="--format csv"):
+    """A title (wrapped), the table, a note on the columns dropped (which format ``shows``
+    them); a blank line after."""
     from .textable import dropped_note, render, wrap
 
     lines = wrap(title, room) if title else []
     table, dropped = render(columns, rows, room, footer, style, marked)
-    print_lines(out, lines + table + dropped_note(dropped, room) + [""])
+    print_lines(out, lines + table + dropped_note(dropped, room, shows) + [""])
 
 
 def render_table(report, out, all_layers=False, by=("type",), depth=None, **_):
@@ -515,15 +517,28 @@ RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv,
 
 # ---------------------------------------------------------------- check results
 
+def _fixed(value, digits):
+    """``value`` (int, float or Fraction) with ``digits`` decimals and thousands commas,
+    computed exactly (an integer past 2^53 keeps its last digit); halves to even, as
+    Python's own formatting of the exact value."""
+    from fractions import Fraction
+
+    n = round(Fraction(value) * 10**digits)
+    whole, part = divmod(abs(n), 10**digits)
+    return ("-" if n < 0 else "") + f"{whole:,}" + (f".{part:0{digits}d}" if digits else "")
+
+
 def in_unit(value, unit, digits=None):
     """A checked value written in the unit it was printed in: '568.74M', '1.91%'; with
     ``digits``, that many decimals."""
     if digits is None:
         if unit == "":
-            return f"{round(value):,}" if float(value).is_integer() else f"{value:,.4g}"
+            return _fixed(value, 0) if value == int(value) else f"{float(value):,.4g}"
         digits = 2 if unit in ("%", "M", "G", "B") else 1
-    text = f"{value / _scale(unit):,.{digits}f}"
-    return ("0" if float(text.replace(",", "")) == 0 else text) + unit
+    from fractions import Fraction
+
+    text = _fixed(Fraction(value) / _scale(unit), digits)
+    return ("0" if text.strip("-0.,") == "" else text) + unit
 
 
 def decimals(printed):
@@ -538,9 +553,18 @@ def signed(value, text, unit):
     return "+" + text if value > 0 and text != "0" + unit else text
 
 
+def _in_units(value, unit):
+    """A tolerance in the printed unit, shortest form: '±0.5M' without the sign."""
+    return f"{float(value / _scale(unit)):g}{unit}"
+
+
 def check_rows(results):
     """Text cells of the check table: Line, What, Documented (as printed), Computed (at
     the printed precision), Tolerance, Deviation (in the printed unit), Verdict."""
+    from fractions import Fraction
+
+    from .errors import one_line
+
     rows = []
     for r in results:
         unit, places = r["unit"], decimals(r["printed"])
@@ -551,18 +575,19 @@ def check_rows(results):
             places = decimals(checked)
         finer = places + 2
         if r.get("printed_as") == "truncated":
-            tolerance = f"[0, +{2 * r['tolerance'] / _scale(unit):g}{unit})"
-            above = r["computed"] - r["expected"] + r["tolerance"]
+            tolerance = f"[0, +{_in_units(2 * Fraction(r['tolerance']), unit)})"
+            above = r["computed"] - Fraction(r["expected"]) + Fraction(r["tolerance"])
             deviation = signed(above, in_unit(above, unit, finer), unit)
         else:
-            tolerance = f"±{r['tolerance'] / _scale(unit):g}{unit}"
+            tolerance = "±" + _in_units(r["tolerance"], unit)
             deviation = signed(r["deviation"], in_unit(r["deviation"], unit, finer), unit)
         computed = r["computed"]
         if r.get("printed_as") == "truncated":  # shown as the source would print it
-            step = _scale(unit) * 10 ** -places
+            step = Fraction(_scale(unit)) / 10**places
             computed = (computed // step) * step
-        rows.append([str(r["line"]), r["what"], documented, in_unit(computed, unit, places),
-                     tolerance, deviation, "ok" if r["passed"] else "FAIL"])
+        rows.append([str(r["line"]), one_line(r["what"]), one_line(documented),
+                     in_unit(computed, unit, places), tolerance, deviation,
+                     "ok" if r["passed"] else "FAIL"])
     return rows
 
 
@@ -573,8 +598,19 @@ def _scale(unit):
 
 
 def check_summary(results):
-    failed = sum(not r["passed"] for r in results)
-    text = f"{len(results) - failed} passed, {failed} failed"
+    """'7 passed, 1 failed', then the specs and the expectations that could not be checked
+    ('2 specs not checked', '1 expectation not checked')."""
+    from .check import WHOLE_SPEC
+
+    checked = [r for r in results if not r["error"]]
+    failed = sum(not r["passed"] for r in checked)
+    text = f"{len(checked) - failed} passed, {failed} failed"
+    specs = len({r["spec"] for r in results if r["error"] and r["what"] == WHOLE_SPEC})
+    expectations = len({(r["spec"], r["line"]) for r in results
+                        if r["error"] and r["what"] != WHOLE_SPEC})
+    for count, what in ((specs, "spec"), (expectations, "expectation")):
+        if count:
+            text += f", {count} {what}{'s' if count > 1 else ''} not checked"
     if any(r["why"] for r in results):
         text += " (* printed value differs for the reason given under 'why' in the spec)"
     return text
@@ -582,19 +618,31 @@ def check_summary(results):
 
 def shown_path(spec, path):
     """Where a checked spec is, for the reader: relative to the current folder, or its
-    name if it lies outside (a shipped spec)."""
+    name if it lies outside (a shipped spec); control characters escaped."""
     import os
+
+    from .errors import one_line
 
     try:
         relative = os.path.relpath(path)
     except ValueError:  # another drive (Windows)
         relative = path
     if relative.startswith(".."):
-        return spec if spec != path else path
-    return relative if spec in (path, relative) else f"{spec} ({relative})"
+        return one_line(spec if spec != path else path)
+    return one_line(relative if spec in (path, relative) else f"{spec} ({relative})")
+
+
+def error_where(r):
+    """'PATH:LINE:COL' of an error row (the path as shown_path writes it)."""
+    where = shown_path(r["spec"], r["path"]) if r["path"] == r["spec"] else \
+        shown_path(r["path"], r["path"])
+    return where + (f":{r['line']}:{r['col']}" if r["line"] else "")
 
 
 def check_table(results, out):
+    """One table per checked spec, then one of the problems (specs or expectations not
+    checked: where, what), then the summary."""
+    from .errors import one_line
     from .textable import Column, styled, width, wrap
 
     room, style = width(), styled(out)
@@ -604,10 +652,18 @@ def check_table(results, out):
                Column("Verdict", right=False)]
     by_spec = {}
     for r in results:
-        by_spec.setdefault((r["spec"], r["path"]), []).append(r)
+        if not r["error"]:
+            by_spec.setdefault((r["spec"], r["path"]), []).append(r)
     for (spec, path), items in by_spec.items():
         print_table(out, columns, check_rows(items), room, style, shown_path(spec, path),
-                    marked={i for i, r in enumerate(items) if not r["passed"]})
+                    marked={i for i, r in enumerate(items) if not r["passed"]},
+                    shows="--format json")
+    errors = [r for r in results if r["error"]]
+    if errors:
+        print_table(out, [Column("Where", right=False, wrap=True, least=12),
+                          Column("Error (not checked)", right=False, wrap=True, least=16)],
+                    [[error_where(r), one_line(r["error"])] for r in errors], room, style,
+                    marked=set(range(len(errors))))
     print_lines(out, wrap(check_summary(results), room))
 
 
@@ -623,33 +679,54 @@ def failure_text(r):
         text += f" (checked as {in_unit(r['expected'], r['unit'])}, see 'why')"
     return (f"{text} ({r['source']}), computed {in_unit(r['computed'], r['unit'])} "
             f"(deviation {in_unit(r['deviation'], r['unit'])}, tolerance "
-            f"{r['tolerance'] / _scale(r['unit']):g}{r['unit']})")
+            f"{_in_units(r['tolerance'], r['unit'])})")
+
+
+def xml_text(text):
+    """``text`` that XML 1.0 can hold: control characters escaped as one_line does, and
+    the characters XML forbids (U+FFFE, U+FFFF, lone surrogates) written as \\uXXXX."""
+    import re
+
+    from .errors import one_line
+
+    return re.sub(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]",
+                  lambda m: f"\\u{ord(m.group()):04x}", one_line(text))
 
 
 def check_junit(results, out):
     """JUnit XML: one testsuite per spec, one testcase per expectation (file and line
-    attributes point at it), a failure element with the reason for each failing one."""
+    attributes point at it), a failure element with the reason for each failing one, an
+    error element for each problem that kept a spec or an expectation from being checked."""
     from xml.sax.saxutils import escape, quoteattr
 
-    failed = sum(not r["passed"] for r in results)
+    def attr(text):
+        return quoteattr(xml_text(text))
+
+    def counts(items):
+        errors = sum(bool(r["error"]) for r in items)
+        return (f'tests="{len(items)}" failures="{sum(not r["passed"] for r in items) - errors}" '
+                f'errors="{errors}"')
+
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<testsuites name="costcalc check" tests="{len(results)}" failures="{failed}" '
-             f'errors="0">']
+             f'<testsuites name="costcalc check" {counts(results)}>']
     by_spec = {}
     for r in results:
         by_spec.setdefault(r["spec"], []).append(r)
     for spec, items in by_spec.items():
-        fails = sum(not r["passed"] for r in items)
-        lines.append(f'  <testsuite name={quoteattr(spec)} tests="{len(items)}" '
-                     f'failures="{fails}" errors="0" skipped="0">')
+        lines.append(f'  <testsuite name={attr(spec)} {counts(items)} skipped="0">')
         for r in items:
-            name = quoteattr(f"{r['what']} (line {r['line']})")
-            lines.append(f'    <testcase classname={quoteattr(spec)} name={name} '
-                         f'file={quoteattr(r["path"])} line="{r["line"]}">')
-            if not r["passed"]:
+            name = attr(f"{r['what']} (line {r['line']})")
+            lines.append(f'    <testcase classname={attr(spec)} name={name} '
+                         f'file={attr(r["path"])} line="{r["line"]}">')
+            if r["error"]:
+                lines.append(f'      <error message={attr(r["error"])} type="SpecError">'
+                             f'{escape(xml_text(error_where(r)))}: error: '
+                             f'{escape(xml_text(r["error"]))}</error>')
+            elif not r["passed"]:
                 message = failure_text(r)
-                lines.append(f'      <failure message={quoteattr(message)} type="mismatch">'
-                             f'{escape(r["path"])}:{r["line"]}: {escape(message)}</failure>')
+                lines.append(f'      <failure message={attr(message)} type="mismatch">'
+                             f'{escape(xml_text(r["path"]))}:{r["line"]}: '
+                             f'{escape(xml_text(message))}</failure>')
             lines.append("    </testcase>")
         lines.append("  </testsuite>")
     lines.append("</testsuites>")
@@ -657,8 +734,12 @@ def check_junit(results, out):
 
 
 def _github_data(text):
-    """Escape a workflow-command message (%, CR, LF), as @actions/core does."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Escape a workflow-command message (%, CR, LF), as @actions/core does; other control
+    characters are written as escapes (one_line), never raw."""
+    from .errors import one_line
+
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return one_line(text)
 
 
 def _github_property(text):
@@ -680,12 +761,17 @@ def github_path(path):
 
 def check_github(results, out):
     """GitHub Actions workflow commands: one ::error per failing expectation, at the
-    expectation's line, then the summary line."""
+    expectation's line, and one per problem that kept a spec or an expectation from being
+    checked, at its line and column; then the summary line."""
     for r in results:
-        if not r["passed"]:
+        where = f"file={_github_property(github_path(r['path']))}"
+        if r["error"]:
+            if r["line"]:
+                where += f",line={r['line']},col={r['col']}"
+            out.write(f"::error {where}::{_github_data(r['error'])}\n")
+        elif not r["passed"]:
             message = _github_data(f"{r['spec']}: {r['what']}: {failure_text(r)}")
-            out.write(f"::error file={_github_property(github_path(r['path']))},"
-                      f"line={r['line']}::{message}\n")
+            out.write(f"::error {where},line={r['line']}::{message}\n")
     out.write(check_summary(results) + "\n")
 
 

@@ -3,9 +3,10 @@
 A name is a spec file (``mobilenet``, ``mobilenet.yaml``) or a variant a family spec
 declares under ``variants:`` (``resnet50`` in ``resnet.yaml``).
 """
+import errno
 import os
 
-from .errors import SpecError, did_you_mean
+from .errors import SpecError, did_you_mean, show
 from .spec import load_spec
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -64,6 +65,15 @@ def resolve(arg):
         return arg, None
     if os.path.exists(arg):  # a folder, a device, a FIFO
         raise SpecError("cannot read spec: not a regular file", arg)
+    try:  # there but out of reach: a symbolic link loop, a link to nothing, no permission
+        os.stat(arg)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            reason = "a symbolic link loop" if exc.errno == errno.ELOOP else exc.strerror
+            raise SpecError(f"cannot read spec: {reason}", arg) from None
+        if os.path.islink(arg):
+            raise SpecError(f"cannot read spec: a symbolic link to a missing file "
+                            f"({show(os.readlink(arg))})", arg) from None
     base = os.path.basename(arg)
     name = base
     for extension in (".yaml", ".yml"):

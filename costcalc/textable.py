@@ -7,7 +7,7 @@ stay, or every segment is shortened alike); then the columns with the lowest ``k
 the caller says which; no trailing spaces; prose is wrapped at the width; escape codes
 (bold headers, bold red failures) as ``styled`` decides (``--color``, ``FORCE_COLOR``,
 ``NO_COLOR``, a terminal). A column marked ``wrap`` (check's descriptions) wraps between words instead, the
-one exception to one line per row.
+one exception to one line per row; a word longer than the room left breaks.
 """
 import os
 import shutil
@@ -57,10 +57,11 @@ def bold(text, on, red=False):
     return f"\x1b[1;31m{text}\x1b[0m" if red else f"\x1b[1m{text}\x1b[0m"
 
 
-def wrap(text, columns, indent=""):
-    """Prose wrapped between words at ``columns`` (a long word stays whole); control
-    characters escaped (``visible``)."""
-    return textwrap.wrap(visible(text), columns, subsequent_indent=indent, break_long_words=False,
+def wrap(text, columns, indent="", break_words=False):
+    """Prose wrapped between words at ``columns`` (a long word stays whole unless
+    ``break_words``); control characters escaped (``visible``)."""
+    return textwrap.wrap(visible(text), columns, subsequent_indent=indent,
+                         break_long_words=break_words,
                          break_on_hyphens=False) or [""]
 
 
@@ -209,6 +210,12 @@ def fit(columns, rows, room, gap=GAP):
         shown.remove(min((j for j in shown if columns[j].keep is not None),
                          key=lambda j: (columns[j].keep, -j)))
     spare = room - total(shown, widths)
+    for j in shown:  # still too wide: wrapped columns break their longest words
+        if spare < 0 and columns[j].wrap:
+            floor = max([columns[j].least] + [len(w) for w in columns[j].header.split("\n")])
+            cut = max(0, min(widths[j] - floor, -spare))
+            widths[j] -= cut
+            spare += cut
     for j in shown:  # give the room back to the shrinkable columns, in order
         extra = min(natural[j] - widths[j], max(spare, 0))
         widths[j] += extra
@@ -243,7 +250,7 @@ def render(columns, rows, room, footer=None, style=False, marked=(), gap=GAP):
         for j, col, w in zip(shown, cols, widths):
             cell = row[j]
             if col.wrap:
-                cell = wrap(cell, w)
+                cell = wrap(cell, w, break_words=True)
             else:
                 cell = [short[j][cell] if col.elide else cell]
             cells.append(cell)
@@ -264,10 +271,10 @@ def render(columns, rows, room, footer=None, style=False, marked=(), gap=GAP):
     return out, dropped
 
 
-def dropped_note(dropped, room):
-    """One line (wrapped) naming the columns left out, or nothing."""
+def dropped_note(dropped, room, shows="--format csv"):
+    """One line (wrapped) naming the columns left out and what ``shows`` them, or nothing."""
     if not dropped:
         return []
     return wrap(f"Not shown at {room} columns: {', '.join(dropped)} (a wider terminal, "
-                f"COLUMNS=N, or --format csv shows {'them' if len(dropped) > 1 else 'it'}).",
+                f"COLUMNS=N, or {shows} shows {'them' if len(dropped) > 1 else 'it'}).",
                 room)

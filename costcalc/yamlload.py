@@ -250,11 +250,17 @@ def load_file(path, what="spec"):
                 raise SpecError(f"cannot read {what}: not a regular file", path, 0, 0)
             if info.st_size > LIMITS["file_bytes"] and stat.S_ISREG(info.st_mode):
                 raise _too_large(what, path)
-            raw = os.read(fd, LIMITS["file_bytes"] + 1)
-            chunk = raw
-            while chunk and len(raw) <= LIMITS["file_bytes"]:
-                chunk = os.read(fd, LIMITS["file_bytes"] + 1 - len(raw))
+            # a regular file holds its size; more (a /proc file reports 0) or less (a /sys
+            # file reports 4096) is a special file: refused after reading at most one byte
+            # more than the size it reports. Standard input is read to its end.
+            size = info.st_size if fd else LIMITS["file_bytes"]
+            raw, chunk = b"", b"."
+            while chunk and len(raw) <= size:
+                chunk = os.read(fd, size + 1 - len(raw))
                 raw += chunk
+            if fd and len(raw) != size:
+                raise SpecError(f"cannot read {what}: not a regular file (its content is not "
+                                f"the size it reports, as in /proc or /sys)", path, 0, 0)
         finally:
             if fd:
                 os.close(fd)

@@ -272,3 +272,213 @@ def test_a_folder_means_the_specs_in_it(run_cli):
     by_name = json.loads(run_cli("check", "--format", "json").out)["results"]
     assert len(by_folder) == len(by_name) > 100
     assert all(r["passed"] for r in by_folder)
+
+
+# ------------------------------------------------------------------ every spec checked
+
+BAD_LINE = "  - {type: conv, k: 3, out: 8, bogus: 1}\n"
+MALFORMED = "name: x\ninput: [3, 8, 8]\nlayers:\n" + BAD_LINE   # 'bogus' at 4:32
+
+
+@pytest.fixture
+def mixed_folder(tmp_path, monkeypatch):
+    """A folder of three specs: a_good (passes), b_bad (malformed: an unknown attribute at
+    line 4, column 32) and c_fail (one documented number changed), run from its parent."""
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    shutil.copy(TABLE3, folder / "a_good.yaml")
+    (folder / "b_bad.yaml").write_text(MALFORMED)
+    edited_copy(folder, TABLE3, "printed: 52.3M,", "printed: 52.5M,", "c_fail.yaml")
+    monkeypatch.chdir(tmp_path)
+    fail_line = line_of((folder / "c_fail.yaml").read_text(), "printed: 52.5M")
+    return "specs", 4, BAD_LINE.index("bogus") + 1, fail_line
+
+
+def test_malformed_spec_is_a_junit_error_and_the_others_are_checked(run_cli, mixed_folder):
+    folder, line, col, fail_line = mixed_folder
+    result = run_cli("check", folder, "--format", "junit")
+    assert result.code == 2
+    root = ET.fromstring(result.out)
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("17", "1", "1")
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert sorted(suites) == ["specs/a_good.yaml", "specs/b_bad.yaml", "specs/c_fail.yaml"]
+    (case,) = suites["specs/b_bad.yaml"].findall("testcase")
+    error = case.find("error")
+    assert (case.get("file"), case.get("line")) == ("specs/b_bad.yaml", str(line))
+    assert "unknown attribute 'bogus'" in error.get("message")
+    assert error.text.startswith(f"specs/b_bad.yaml:{line}:{col}: error: ")
+    failed = [c for c in suites["specs/c_fail.yaml"].findall("testcase")
+              if c.find("failure") is not None]
+    assert [c.get("line") for c in failed] == [str(fail_line)]
+    assert result.err == f"specs/b_bad.yaml:{line}:{col}: error: {error.get('message')}\n"
+
+
+def test_malformed_spec_reads_as_a_junit_error(run_cli, mixed_folder):
+    junitparser = pytest.importorskip("junitparser")
+    xml = junitparser.JUnitXml.fromstring(run_cli("check", mixed_folder[0], "--format",
+                                                  "junit").out)
+    outcomes = sorted(type(r).__name__ for suite in xml for case in suite for r in case.result)
+    assert outcomes == ["Error", "Failure"]
+
+
+def test_malformed_spec_is_a_github_annotation_at_its_line(run_cli, mixed_folder):
+    folder, line, col, fail_line = mixed_folder
+    result = run_cli("check", folder, "--format", "github")
+    assert result.code == 2
+    out = result.out.splitlines()
+    assert out[0].startswith(f"::error file=specs/b_bad.yaml,line={line},col={col}::unknown "
+                             f"attribute 'bogus'")
+    assert ANNOTATION.match(out[1]).groups()[:2] == ("specs/c_fail.yaml", str(fail_line))
+    assert out[-1] == "15 passed, 1 failed, 1 spec not checked"
+
+
+def test_malformed_spec_is_a_row_in_json_and_table(run_cli, mixed_folder):
+    folder, line, col, fail_line = mixed_folder
+    result = run_cli("check", folder, "--format", "json")
+    assert result.code == 2
+    rows = json.loads(result.out)["results"]
+    assert all(set(r) == set(rows[0]) for r in rows)   # one set of keys
+    (bad,) = [r for r in rows if r["error"]]
+    assert (bad["path"], bad["line"], bad["col"], bad["passed"]) == \
+        ("specs/b_bad.yaml", line, col, False)
+    assert [r["line"] for r in rows if not r["passed"] and not r["error"]] == [fail_line]
+    table = run_cli("check", folder)
+    assert table.code == 2
+    assert re.search(rf"^specs/b_bad\.yaml:{line}:{col}\s+unknown attribute 'bogus'",
+                     table.out, re.M)
+    assert re.search(rf"^\W*{fail_line}\W.*FAIL", table.out, re.M)
+    assert table.out.splitlines()[-1] == "15 passed, 1 failed, 1 spec not checked"
+
+
+def test_every_broken_file_is_reported(run_cli, tmp_path):
+    for n in range(60):
+        (tmp_path / f"s{n:02}.yaml").write_text("name: x\ninput: [3, 8, 8\n")
+    result = run_cli("check", tmp_path, "--format", "github")
+    assert result.code == 2
+    lines = result.err.splitlines()
+    assert lines == [f"{tmp_path}/s{n:02}.yaml:3:1: error: invalid YAML: did not find "
+                     f"expected ',' or ']'" for n in range(60)]
+    assert result.out.splitlines()[-1] == "0 passed, 0 failed, 60 specs not checked"
+
+
+def test_problems_per_file_are_capped(run_cli, tmp_path):
+    """30 unknown attributes: the first ERRORS_PER_FILE (10), then one line for the rest."""
+    spec = tmp_path / "many.yaml"
+    spec.write_text("name: x\ninput: [3, 8, 8]\nlayers:\n" + "".join(
+        f"  - {{type: conv, k: 3, out: 8, bogus{n}: 1}}\n" for n in range(30)))
+    result = run_cli("check", spec)
+    lines = result.err.splitlines()
+    assert len(lines) == 11 and all("unknown attribute 'bogus" in x for x in lines[:10])
+    assert lines[10] == f"{spec}: error: 20 more problems in this file (costcalc {spec} " \
+                        f"reports them all)"
+    assert result.code == 2
+
+
+def test_link_loops_fifos_and_special_files_are_named(run_cli, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    os.symlink("loop.yaml", "loop.yaml")
+    os.symlink("gone.yaml", "dangling.yaml")
+    os.mkfifo("fifo.yaml")   # opened without blocking: no writer, no hang
+    monkeypatch.setenv("COSTCALC_TEST_SECRET", "hunter2")
+    os.symlink("/proc/self/environ", "environ.yaml")
+    shutil.copy(TABLE3, "good.yaml")
+    result = run_cli("check", ".", "/proc/self/environ")
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "./dangling.yaml: error: cannot read spec: a symbolic link to a missing file "
+        "('gone.yaml')",
+        "./environ.yaml: error: cannot read spec: not a regular file (its content is not the "
+        "size it reports, as in /proc or /sys)",
+        "./fifo.yaml: error: cannot read spec: not a regular file",
+        "./loop.yaml: error: cannot read spec: a symbolic link loop",
+        "/proc/self/environ: error: cannot read spec: not a regular file (its content is not "
+        "the size it reports, as in /proc or /sys)"]
+    assert "hunter2" not in result.out + result.err and "did you mean" not in result.err
+    assert "8 passed, 0 failed, 5 specs not checked" in result.out
+
+
+def test_special_files_are_refused_as_hardware_profiles(run_cli, tmp_path):
+    import os
+
+    profile = tmp_path / "environ.yaml"
+    os.symlink("/proc/self/environ", profile)
+    result = run_cli("mobilenet", "--hardware", profile)
+    assert result.code == 2
+    assert result.err == f"{profile}: error: cannot read hardware file: not a regular file " \
+                         f"(its content is not the size it reports, as in /proc or /sys)\n"
+
+
+@pytest.mark.parametrize("fmt", ["table", "github", "junit", "json"])
+def test_control_characters_in_file_names_are_escaped(run_cli, tmp_path, monkeypatch, fmt):
+    monkeypatch.chdir(tmp_path)
+    edited_copy(tmp_path, TABLE3, "printed: 52.3M,", "printed: 52.5M,", "a\x1b[2Jb\x9bc.yaml")
+    (tmp_path / "d\x1b]0;title\x07e.yaml").write_text(MALFORMED)
+    result = run_cli("check", ".", "--format", fmt)
+    assert result.code == 2
+    for text in (result.out, result.err):
+        assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", text)
+    assert r"a\x1b[2Jb\x9bc.yaml" in result.out.replace("\\\\", "\\") or fmt == "json"
+    if fmt == "junit":
+        ET.fromstring(result.out)
+    if fmt == "json":   # JSON's own escapes give back the real name
+        assert {r["path"] for r in json.loads(result.out)["results"]} == \
+            {"./a\x1b[2Jb\x9bc.yaml", "./d\x1b]0;title\x07e.yaml"}
+
+
+@pytest.mark.parametrize("fmt", ["table", "github", "junit", "json"])
+def test_a_spec_without_expectations_is_not_a_pass(run_cli, tmp_path, fmt):
+    spec = tmp_path / "none.yaml"
+    spec.write_text("name: x\ninput: [3, 8, 8]\nlayers:\n  - {type: conv, k: 3, out: 8}\n")
+    result = run_cli("check", spec, "--format", fmt)
+    assert result.code == 2
+    assert result.err == f"{spec}:1:1: error: nothing to check: the spec has no 'expect' " \
+                         f"entries (docs/check.md)\n"
+    assert "nothing to check" in result.out
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(spec.read_text() + "expect: []\n")
+    assert run_cli("check", empty, "--format", fmt).err.startswith(f"{empty}:5:1: error: "
+                                                                     f"nothing to check")
+
+
+def test_an_expectation_that_cannot_be_computed_leaves_the_others_checked(run_cli, tmp_path):
+    spec = edited_copy(tmp_path, TABLE3, "of: stage layer, printed: 52.3M",
+                       "of: layer nosuch, printed: 52.3M")
+    line = line_of(spec.read_text(), "of: layer nosuch")
+    result = run_cli("check", spec, "--format", "json")
+    assert result.code == 2
+    rows = json.loads(result.out)["results"]
+    (bad,) = [r for r in rows if r["error"]]
+    assert bad["line"] == line and bad["error"].startswith("no layer 'nosuch'")
+    assert len(rows) == 8 and sum(r["passed"] for r in rows) == 7
+    assert run_cli("check", spec).out.splitlines()[-1] == \
+        "7 passed, 0 failed, 1 expectation not checked"
+
+
+def test_junit_holds_characters_xml_forbids(run_cli, tmp_path):
+    """U+FFFE and U+FFFF (YAML escapes let them in) cannot be in an XML document: they are
+    written as escapes, and the file parses."""
+    spec = tmp_path / "t.yaml"
+    spec.write_text('name: "n\\uFFFF"\ninput: [3, 8, 8]\nlayers:\n  - {type: conv, k: 3, out: 8}\n'
+                    'expect:\n  - {metric: params, printed: "217", source: "a\\uFFFE b\\uFFFF '
+                    'c\\uD7FF"}\n')
+    result = run_cli("check", spec, "--format", "junit")
+    assert result.code == 1   # 3*3*3*8 + 8 = 224 params is not 217
+    failure = ET.fromstring(result.out).find(".//failure")
+    assert "(a\\ufffe b\\uffff c\ud7ff)" in failure.get("message")
+    junitparser = pytest.importorskip("junitparser")
+    (suite,) = junitparser.JUnitXml.fromstring(result.out)
+    assert suite.failures == 1
+
+
+@pytest.mark.parametrize("columns", [60, 80, 140])
+def test_check_tables_fit_the_width(run_cli, mixed_folder, columns):
+    from costcalc.cli import cli
+
+    for args in (["mobilenet", "mobilenet_v2", "resnet"], [mixed_folder[0]]):
+        out = run_cli("check", *args, columns=columns).out
+        assert max(len(line) for line in out.splitlines()) <= columns, out
+        formats = cli.commands["check"].params[1].type.choices
+        for suggested in re.findall(r"--format\s+(\w+)", out):
+            assert suggested in formats
