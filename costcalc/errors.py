@@ -3,7 +3,6 @@
 
 import re
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # What no name or text of a spec may hold (docs/errors.md): C0 controls (tab, line feed and
 # carriage return included), DEL, C1 controls, the line and paragraph separators, the
 # bidirectional embeddings, overrides and isolates (text shown in another order than it
@@ -28,8 +27,12 @@ def forbidden_character(text, prose=False):
 
 
 def one_line(text):
-    """``text`` with line breaks and other control characters shown as escapes."""
-    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(text))
+    """``text`` with line breaks and every other character that is not printable (control
+    and format characters: ESC, U+202E, U+FFFE...) shown as escapes: textable.visible, the
+    one escaping of every output."""
+    from .textable import visible
+
+    return visible(text)
 
 
 class SpecError(ValueError):

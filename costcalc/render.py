@@ -563,8 +563,6 @@ def check_rows(results):
     the printed precision), Tolerance, Deviation (in the printed unit), Verdict."""
     from fractions import Fraction
 
-    from .errors import one_line
-
     rows = []
     for r in results:
         unit, places = r["unit"], decimals(r["printed"])
@@ -585,7 +583,7 @@ def check_rows(results):
         if r.get("printed_as") == "truncated":  # shown as the source would print it
             step = Fraction(_scale(unit)) / 10**places
             computed = (computed // step) * step
-        rows.append([str(r["line"]), one_line(r["what"]), one_line(documented),
+        rows.append([str(r["line"]), visible(r["what"]), visible(documented),
                      in_unit(computed, unit, places), tolerance, deviation,
                      "ok" if r["passed"] else "FAIL"])
     return rows
@@ -621,15 +619,13 @@ def shown_path(spec, path):
     name if it lies outside (a shipped spec); control characters escaped."""
     import os
 
-    from .errors import one_line
-
     try:
         relative = os.path.relpath(path)
     except ValueError:  # another drive (Windows)
         relative = path
     if relative.startswith(".."):
-        return one_line(spec if spec != path else path)
-    return one_line(relative if spec in (path, relative) else f"{spec} ({relative})")
+        return visible(spec if spec != path else path)
+    return visible(relative if spec in (path, relative) else f"{spec} ({relative})")
 
 
 def error_where(r):
@@ -642,7 +638,6 @@ def error_where(r):
 def check_table(results, out):
     """One table per checked spec, then one of the problems (specs or expectations not
     checked: where, what), then the summary."""
-    from .errors import one_line
     from .textable import Column, styled, width, wrap
 
     room, style = width(), styled(out)
@@ -662,7 +657,7 @@ def check_table(results, out):
     if errors:
         print_table(out, [Column("Where", right=False, wrap=True, least=12),
                           Column("Error (not checked)", right=False, wrap=True, least=16)],
-                    [[error_where(r), one_line(r["error"])] for r in errors], room, style,
+                    [[error_where(r), visible(r["error"])] for r in errors], room, style,
                     marked=set(range(len(errors))))
     print_lines(out, wrap(check_summary(results), room))
 
@@ -682,25 +677,16 @@ def failure_text(r):
             f"{_in_units(r['tolerance'], r['unit'])})")
 
 
-def xml_text(text):
-    """``text`` that XML 1.0 can hold: control characters escaped as one_line does, and
-    the characters XML forbids (U+FFFE, U+FFFF, lone surrogates) written as \\uXXXX."""
-    import re
-
-    from .errors import one_line
-
-    return re.sub(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]",
-                  lambda m: f"\\u{ord(m.group()):04x}", one_line(text))
-
-
 def check_junit(results, out):
     """JUnit XML: one testsuite per spec, one testcase per expectation (file and line
     attributes point at it), a failure element with the reason for each failing one, an
-    error element for each problem that kept a spec or an expectation from being checked."""
+    error element for each problem that kept a spec or an expectation from being checked.
+    Text goes through textable.visible: every character XML 1.0 forbids (control characters,
+    lone surrogates, U+FFFE, U+FFFF) is unprintable, so it is written as an escape."""
     from xml.sax.saxutils import escape, quoteattr
 
     def attr(text):
-        return quoteattr(xml_text(text))
+        return quoteattr(visible(text))
 
     def counts(items):
         errors = sum(bool(r["error"]) for r in items)
@@ -720,13 +706,13 @@ def check_junit(results, out):
                          f'file={attr(r["path"])} line="{r["line"]}">')
             if r["error"]:
                 lines.append(f'      <error message={attr(r["error"])} type="SpecError">'
-                             f'{escape(xml_text(error_where(r)))}: error: '
-                             f'{escape(xml_text(r["error"]))}</error>')
+                             f'{escape(visible(error_where(r)))}: error: '
+                             f'{escape(visible(r["error"]))}</error>')
             elif not r["passed"]:
                 message = failure_text(r)
                 lines.append(f'      <failure message={attr(message)} type="mismatch">'
-                             f'{escape(xml_text(r["path"]))}:{r["line"]}: '
-                             f'{escape(xml_text(message))}</failure>')
+                             f'{escape(visible(r["path"]))}:{r["line"]}: '
+                             f'{escape(visible(message))}</failure>')
             lines.append("    </testcase>")
         lines.append("  </testsuite>")
     lines.append("</testsuites>")
@@ -735,11 +721,9 @@ def check_junit(results, out):
 
 def _github_data(text):
     """Escape a workflow-command message (%, CR, LF), as @actions/core does; other control
-    characters are written as escapes (one_line), never raw."""
-    from .errors import one_line
-
+    characters are written as escapes (textable.visible), never raw."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return one_line(text)
+    return visible(text)
 
 
 def _github_property(text):

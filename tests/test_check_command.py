@@ -462,11 +462,11 @@ def test_junit_holds_characters_xml_forbids(run_cli, tmp_path):
     spec = tmp_path / "t.yaml"
     spec.write_text('name: "n\\uFFFF"\ninput: [3, 8, 8]\nlayers:\n  - {type: conv, k: 3, out: 8}\n'
                     'expect:\n  - {metric: params, printed: "217", source: "a\\uFFFE b\\uFFFF '
-                    'c\\uD7FF"}\n')
+                    'c\\uFFFD"}\n')
     result = run_cli("check", spec, "--format", "junit")
-    assert result.code == 1   # 3*3*3*8 + 8 = 224 params is not 217
+    assert result.code == 1   # 3*3*3*8 = 216 params (no bias) is not 217
     failure = ET.fromstring(result.out).find(".//failure")
-    assert "(a\\ufffe b\\uffff c\ud7ff)" in failure.get("message")
+    assert "(a\\ufffe b\\uffff c\ufffd)" in failure.get("message")   # U+FFFD is text
     junitparser = pytest.importorskip("junitparser")
     (suite,) = junitparser.JUnitXml.fromstring(result.out)
     assert suite.failures == 1
