@@ -456,20 +456,24 @@ def test_an_expectation_that_cannot_be_computed_leaves_the_others_checked(run_cl
         "7 passed, 0 failed, 1 expectation not checked"
 
 
-def test_junit_holds_characters_xml_forbids(run_cli, tmp_path):
-    """U+FFFE and U+FFFF (YAML escapes let them in) cannot be in an XML document: they are
-    written as escapes, and the file parses."""
-    spec = tmp_path / "t.yaml"
-    spec.write_text('name: "n\\uFFFF"\ninput: [3, 8, 8]\nlayers:\n  - {type: conv, k: 3, out: 8}\n'
-                    'expect:\n  - {metric: params, printed: "217", source: "a\\uFFFE b\\uFFFF '
-                    'c\\uFFFD"}\n')
-    result = run_cli("check", spec, "--format", "junit")
-    assert result.code == 1   # 3*3*3*8 = 216 params (no bias) is not 217
-    failure = ET.fromstring(result.out).find(".//failure")
-    assert "(a\\ufffe b\\uffff c\ufffd)" in failure.get("message")   # U+FFFD is text
+def test_junit_holds_characters_xml_forbids(run_cli, tmp_path, monkeypatch):
+    """U+FFFE and U+FFFF cannot be in an XML document. A file name may hold them, and a
+    spec may write them as YAML escapes (refused at their line: a problem row): the JUnit
+    file writes them as escapes and parses."""
+    monkeypatch.chdir(tmp_path)
+    edited_copy(tmp_path, TABLE3, "printed: 52.3M,", "printed: 52.5M,", "a\ufffeb\uffff.yaml")
+    (tmp_path / "escaped.yaml").write_text(
+        'name: "n\\uFFFF"\ninput: [3, 8, 8]\nlayers:\n  - {type: conv, k: 3, out: 8}\n'
+        'expect:\n  - {metric: params, printed: "216", source: "a\\uFFFE"}\n')
+    result = run_cli("check", ".", "--format", "junit")
+    assert result.code == 2
+    root = ET.fromstring(result.out)
+    names = sorted(s.get("name") for s in root.findall("testsuite"))
+    assert names == ["./a\\ufffeb\\uffff.yaml", "./escaped.yaml"]
+    assert root.get("failures") == "1" and root.get("errors") == "1"
     junitparser = pytest.importorskip("junitparser")
-    (suite,) = junitparser.JUnitXml.fromstring(result.out)
-    assert suite.failures == 1
+    suites = list(junitparser.JUnitXml.fromstring(result.out))
+    assert sorted((s.failures, s.errors) for s in suites) == [(0, 1), (1, 0)]
 
 
 @pytest.mark.parametrize("columns", [60, 80, 140])
