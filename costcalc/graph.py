@@ -27,6 +27,7 @@ CALL_KEYS = ("block", "name", "input", "stage", "when")
 REPEAT_KEYS = ("repeat", "as", "name", "stage", "layers", "block", "input", "when")
 GROUP_KEYS = ("layers", "name", "stage", "input", "when")
 IMAGE = -1   # the index that stands for the input image
+_INPUT_SHAPE = ("input_channels", "input_height", "input_width")
 _READS_INPUT = re.compile(r"\bin_(channels|height|width)\b")  # a when: that needs the input
 LIMITS = {
     "layers": 2_000_000,      # entries expanded (layers built plus entries skipped by when)
@@ -159,7 +160,9 @@ def check_layer_keys(entry, layer_type):
 
 
 def check_call_args(entry, block, skip):
-    """The keys of a block call that are not entry keys must be the block's arguments."""
+    """The keys of a block call that are not entry keys must be the block's arguments. An
+    argument given at the call may not read input_channels (..._height, ..._width): there
+    it would be the caller's input, in the block's defaults it is the called block's."""
     for key in entry:
         if key in skip or key in CALL_KEYS:
             continue
@@ -168,6 +171,11 @@ def check_call_args(entry, block, skip):
                 f"block {block.name} has no argument {show(key)}"
                 f"{did_you_mean(key, block.args)}; its arguments: "
                 f"{', '.join(block.args) or 'none'}")
+        for name in sorted(names_read(entry[key]) & set(_INPUT_SHAPE)):
+            raise entry.pos[key].error(
+                f"{name} is ambiguous in a block call's argument: it would be the caller's "
+                f"input, while in block {block.name}'s argument defaults it is the called "
+                f"block's; write in_{name[6:]} for the input of this call")
 
 
 def find_block(spec, name, pos):
@@ -472,7 +480,9 @@ class _Builder:
     def call(self, entry, scope, pos, name, block_input, skip=CALL_KEYS):
         block = find_block(self.spec, self.value(entry, "block", scope.names), entry.pos["block"])
         check_call_args(entry, block, skip)
-        args = {key: self.value(entry, key, scope.names) for key in entry
+        shape = self.shape_of(block_input)   # in_channels etc.: the shape of the call's input
+        outer = dict(scope.names, in_channels=shape[0], in_height=shape[1], in_width=shape[2])
+        args = {key: self.value(entry, key, outer) for key in entry
                 if key not in skip and key not in CALL_KEYS}
         for arg, default in block.args.items():
             if arg not in args:
@@ -481,7 +491,6 @@ class _Builder:
                 args[arg] = default
         names = dict(scope.names)
         names.update(args)
-        shape = self.shape_of(block_input)
         names.update(input_channels=shape[0], input_height=shape[1], input_width=shape[2])
         for arg in block.args:  # defaults may be expressions of other arguments
             try:

@@ -303,3 +303,33 @@ def test_a_layers_attribute_used_by_name_still_works_alone_or_under_the_same_val
     """))
     # each padding (k - 1) // 2 keeps the 16x16 side: 3*3*4*16*16, then 5*5*4*16*16
     assert [r["mult_adds"] for r in report["layers"]] == [9 * 4 * 256, 25 * 4 * 256]
+
+
+CALLS = """
+    name: t
+    input: [3, 32, 32]
+    blocks:
+      unit:
+        args: {out: "${input_channels * 2}"}
+        layers:
+          - {type: conv, k: 1, out: $out}
+    layers:
+      - {name: stem, type: conv, k: 3, out: 8}
+      - {block: unit}
+      - {block: unit, out: "${SHAPE * 2}"}
+      - {block: unit, input: stem, out: "${SHAPE * 2}"}
+"""
+
+
+def test_input_channels_in_a_call_argument_is_refused_and_in_channels_is_the_calls_input():
+    # main: 3 (the image, the caller's input) at the call, 8 (the block's input) as default
+    message = ("error: input_channels is ambiguous in a block call's argument: it would be "
+               "the caller's input, while in block unit's argument defaults it is the called "
+               "block's; write in_channels for the input of this call")
+    assert refusal(CALLS.replace("SHAPE", "input_channels")) == [
+        f"<text>:11:24: {message}", f"<text>:12:37: {message}"]   # both calls, at once
+    report = analyze(text(CALLS.replace("SHAPE", "in_channels")))
+    # stem 3 -> 8; unit1's default 2 * 8 = 16; unit2 reads unit1 (16): 32; unit3 reads
+    # the stem (8): 16; each a 1x1 conv on 32x32
+    assert [r["mult_adds"] for r in report["layers"]] == [
+        3 * 3 * 3 * 8 * 1024, 8 * 16 * 1024, 16 * 32 * 1024, 8 * 16 * 1024]
