@@ -486,3 +486,24 @@ def test_check_tables_fit_the_width(run_cli, mixed_folder, columns):
         formats = cli.commands["check"].params[1].type.choices
         for suggested in re.findall(r"--format\s+(\w+)", out):
             assert suggested in formats
+
+
+def test_a_problem_is_written_once_when_stdout_and_stderr_are_one_file(tmp_path):
+    """`costcalc check > log 2>&1` (and a terminal): the table's problem row, not a second
+    copy on stderr; to separate files (a pipe and a log) both."""
+    import os
+    import subprocess
+    import sys
+
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(MALFORMED)
+    log = tmp_path / "log"
+    env = dict(os.environ, COLUMNS="300")
+    with open(log, "w") as both:
+        code = subprocess.run([sys.executable, "-m", "costcalc", "check", str(spec)], cwd=ROOT,
+                              stdout=both, stderr=both, env=env).returncode
+    assert code == 2 and log.read_text().count("unknown attribute 'bogus'") == 1
+    apart = subprocess.run([sys.executable, "-m", "costcalc", "check", str(spec)], cwd=ROOT,
+                           capture_output=True, text=True, env=env)
+    assert "unknown attribute 'bogus'" in apart.stdout
+    assert apart.stderr.startswith(f"{spec}:4:32: error: unknown attribute 'bogus'")
