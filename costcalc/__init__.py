@@ -38,7 +38,7 @@ def _report(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
     import gc
 
     from .conventions import get as get_convention
-    from .errors import SpecError
+    from .errors import SpecError, show
     from .graph import Settings, build
     from .report import make_report
     from .shipped import load, load_given
@@ -47,10 +47,18 @@ def _report(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
     gc.disable()  # many small objects, no cyclic garbage: the collector only slows it down
     try:
         get_convention(convention)   # the multipliers are checked by build
+        for flag, value in (("flops", flops), ("standard_conv", standard_conv),
+                            ("explain", explain)):
+            if not isinstance(value, bool):
+                raise SpecError(f"{flag} must be True or False, not {show(value)}", "costcalc")
+        if hardware is not None and not isinstance(hardware, str):
+            raise SpecError(f"hardware must be a profile name or a file path (text), not "
+                            f"{show(hardware)}", "costcalc")
         if explain and convention != "paper":
             raise SpecError(f"--explain writes the paper convention's formulas; it does not "
                             f"combine with --convention {convention}", "costcalc")
         loaded, label = load_given(spec) if text_ok else (load(spec), spec)
+        loaded.resolve_params(overrides, "overrides" if text_ok else "--set")  # its messages
         graph = build(loaded, Settings(alpha, rho, resolution, overrides,
                                        standard_conv=standard_conv))
         measured = any(v is not None for v in (activation_bits, weight_bits, density,

@@ -253,7 +253,57 @@ def _cli_error(exc: Exception) -> ValueError:
     return ValueError(f"costcalc: error: {exc.format_message()}")
 
 
-def compare(specs: Sequence[str], alpha: float = 1.0, rho: float = 1.0,
+def _spec_name(spec: Any, where: str) -> str:
+    """A path (text or os.PathLike) or a shipped name, as text; else a SpecError."""
+    from .errors import SpecError, show
+
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    if not isinstance(spec, str):
+        raise SpecError(f"{where} must be a path or a shipped name (text), not "
+                        f"{show(spec) if isinstance(spec, (int, float)) else type(spec).__name__}",
+                        "costcalc")
+    return spec
+
+
+def _grid(values: Any, name: str, integer: bool = False) -> tuple[str, ...]:
+    """A list of the library's multipliers (``alphas``, ``rhos``) or input sides
+    (``resolutions``), checked as such, as the option text the sweep reads."""
+    from .errors import SpecError, show
+    from .graph import check_settings
+
+    if values is None:
+        return ()
+    if isinstance(values, (str, bytes, bytearray, Mapping)) or not isinstance(values, Sequence):
+        raise SpecError(f"{name} must be a list of numbers, not {type(values).__name__}",
+                        "costcalc")
+    for i, value in enumerate(values):
+        try:
+            check_settings(1.0, 1.0, value) if integer else check_settings(value, 1.0, None)
+        except SpecError:
+            kind = "a positive integer up to 10^6" if integer else \
+                "a finite number in (0, 10^6]"
+            raise SpecError(f"{name}[{i}] must be {kind}, not {show(value)}",
+                            "costcalc") from None
+    return (",".join(str(int(v)) if integer else repr(float(v)) for v in values),) \
+        if values else ()
+
+
+def _overrides(overrides: Any) -> dict[str, Any]:
+    """The library's ``overrides``: a mapping of parameter name to a value that is data."""
+    from .errors import SpecError
+    from .yamlload import check_data
+
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, Mapping):
+        raise SpecError(f"overrides must be a mapping of parameter name to value, not "
+                        f"{type(overrides).__name__}", "costcalc")
+    check_data(dict(overrides), "overrides", "costcalc")
+    return dict(overrides)
+
+
+def compare(specs: Sequence[SpecArg], alpha: float = 1.0, rho: float = 1.0,
             resolution: Optional[int] = None, overrides: Optional[Mapping[str, Any]] = None,
             convention: str = "paper") -> Comparison:
     """``costcalc compare``: each of ``specs`` is a path or shipped name, optionally with
@@ -262,35 +312,40 @@ def compare(specs: Sequence[str], alpha: float = 1.0, rho: float = 1.0,
     import click
 
     from . import compare as compare_module
+    from .errors import SpecError
     from .graph import check_settings
 
-    if isinstance(specs, (str, bytes)) or not specs:
-        raise ValueError("costcalc: error: compare needs a list of one or more specs")
+    if isinstance(specs, (str, bytes, Mapping)) or not isinstance(specs, Sequence) or not specs:
+        raise SpecError("compare needs a list of one or more specs", "costcalc")
+    names = [_spec_name(spec, f"specs[{i}]") for i, spec in enumerate(specs)]
     check_settings(alpha, rho, resolution)
-    sets = {k: str(v) for k, v in (overrides or {}).items()}
+    sets = _overrides(overrides)
     try:
-        results = compare_module.run(list(specs), alpha, rho, resolution, sets, convention)
+        results = compare_module.run(names, alpha, rho, resolution, sets, convention)
     except click.UsageError as exc:
         raise _cli_error(exc) from None
     return Comparison([label for label, _ in results], [Report(r) for _, r in results])
 
 
-def sweep(spec: str, alphas: Sequence[float] = (1.0,), rhos: Optional[Sequence[float]] = None,
-          resolutions: Optional[Sequence[int]] = None,
+def sweep(spec: SpecArg, alphas: Sequence[float] = (1.0,),
+          rhos: Optional[Sequence[float]] = None, resolutions: Optional[Sequence[int]] = None,
           overrides: Optional[Mapping[str, Any]] = None, convention: str = "paper") -> Sweep:
     """``costcalc sweep``: the totals of ``spec`` (a path or shipped name) at every alpha
     and every rho (or input side in ``resolutions``), alpha-major."""
     import click
 
     from . import sweep as sweep_module
+    from .errors import SpecError
+    from .shipped import load
 
-    def option(values):
-        return (",".join(str(v) for v in values),) if values else ()
-
-    sets = {k: str(v) for k, v in (overrides or {}).items()}
+    spec = _spec_name(spec, "spec")
+    grids = _grid(alphas, "alphas"), _grid(rhos, "rhos"), _grid(resolutions, "resolutions", True)
+    if grids[1] and grids[2]:
+        raise SpecError("give rhos or resolutions, not both", "costcalc")
+    sets = _overrides(overrides)
+    load(spec).resolve_params(sets, "overrides")   # their problems named as the library's
     try:
-        data = sweep_module.run(spec, option(alphas), option(rhos), option(resolutions), sets,
-                                convention)
+        data = sweep_module.run(spec, *grids, sets, convention)
     except click.UsageError as exc:
         raise _cli_error(exc) from None
     return Sweep(data["name"], data["spec"], data["convention"], data["axis"],

@@ -170,12 +170,17 @@ def refuse_idle_options(fmt):
 
 
 def parse_sets(values):
-    """('groups=8', ...) -> {'groups': '8'}; a value without '=' is a usage error."""
+    """('groups=8', ...) -> {'groups': '8'}; a value without '=', or a name set twice, is a
+    usage error."""
     overrides = {}
     for item in values:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="'--set'")
+        if name.strip() in overrides:
+            raise click.BadParameter(f"{name.strip()} is set twice ({name.strip()}="
+                                     f"{overrides[name.strip()]} and {item.strip()}); give "
+                                     f"each parameter once", param_hint="'--set'")
         overrides[name.strip()] = value.strip()
     return overrides
 

@@ -7,7 +7,7 @@ puts them in its ``mult_adds`` and ``params`` columns and says which convention 
 """
 import os
 
-from .errors import SpecError, check_keys, did_you_mean
+from .errors import SpecError, show, check_keys, did_you_mean
 from .expr import ExprError, compile_expr, evaluate
 from .layers import TYPES
 from .yamlload import load
@@ -75,8 +75,8 @@ def conventions():
 def get(name):
     """The convention called ``name``; an unknown one is an option error."""
     known = conventions()
-    if name not in known:
-        raise SpecError(f"unknown convention {name!r}{did_you_mean(name, known)}; known: "
+    if not isinstance(name, str) or name not in known:
+        raise SpecError(f"unknown convention {show(name)}{did_you_mean(name, known)}; known: "
                         f"{', '.join(known)}", "costcalc")
     return known[name]
 

@@ -68,7 +68,7 @@ def check_settings(alpha, rho, resolution):
     SpecError (a ValueError) with the message the command line prints."""
     for name, value in (("alpha", alpha), ("rho", rho)):
         if not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                and math.isfinite(value) and 0 < value <= 10**6):
+                and 0 < value <= 10**6):   # nan and inf fail; no float() of a huge int
             raise SpecError(f"{name} must be a finite number in (0, 10^6], not {show(value)}",
                             "costcalc")
     if resolution is not None and not (isinstance(resolution, int) and not isinstance(

@@ -122,35 +122,11 @@ def load_given(arg):
 
 
 def dict_text(tree):
-    """A spec given as a dict, as JSON text for the YAML loader. Only data may be in it:
-    mappings with text keys, lists or tuples, text, true/false, null and finite numbers up
-    to 10^18, nested at most 64 deep (a dict that holds itself nests without end); anything
-    else is a SpecError naming where it is (``spec['layers'][0]['k']``)."""
+    """A spec given as a dict, as JSON text for the YAML loader; only data may be in it
+    (yamlload.check_data)."""
     import json
 
-    from .errors import show
-    from .yamlload import LIMITS
+    from .yamlload import check_data
 
-    stack, count = [(tree, "spec", 0)], 0
-    while stack:
-        value, where, depth = stack.pop()
-        count += 1
-        if depth > LIMITS["depth"] or count > LIMITS["nodes"]:
-            raise SpecError(f"the dict nests deeper than {LIMITS['depth']} levels or holds "
-                            f"more than {LIMITS['nodes']:,} values (does it hold itself?)",
-                            "<dict>")
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise SpecError(f"{where}: the key {show(key)} is not text", "<dict>")
-                stack.append((item, f"{where}[{show(key)}]", depth + 1))
-        elif isinstance(value, (list, tuple)):
-            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not abs(value) <= LIMITS["number"]:   # nan and inf included
-                raise SpecError(f"{where}: the number {show(value)} is not finite or outside "
-                                f"the limit of 10^18 (docs/errors.md)", "<dict>")
-        elif not (value is None or isinstance(value, (str, bool))):
-            raise SpecError(f"{where}: {_kind(value)} is not a spec value (text, a number, "
-                            f"true/false, null, a list or a mapping)", "<dict>")
+    check_data(tree, "spec", "<dict>")
     return json.dumps(tree, indent=1, allow_nan=False)

@@ -11,8 +11,8 @@ import re
 
 
 from .errors import SpecError, SpecErrors, check_keys, did_you_mean, gather, show, unknown_keys
-from .expr import FUNCTIONS, ExprError, make_divisible, substitute
-from .yamlload import Map, load, load_file
+from .expr import FUNCTIONS, ExprError, is_template, make_divisible, substitute
+from .yamlload import Map, check_data, load, load_file
 
 TOP_KEYS = ("name", "source", "description", "notes", "input", "padding", "params", "width",
             "defaults", "blocks", "layers", "variants", "expect")
@@ -217,32 +217,71 @@ class Spec:
                 stack.extend(item)
         return False
 
-    def resolve_params(self, overrides=None):
-        """Parameter values after ``--set`` overrides; later defaults may use earlier ones.
+    def resolve_params(self, overrides=None, option="--set"):
+        """Parameter values after overrides; later defaults may use earlier ones.
 
-        ``overrides`` maps name -> text (parsed as a YAML scalar).
+        ``overrides`` maps name -> text (parsed as a YAML scalar) or a value. A problem of an
+        override is the option's (``option`` "--set": ``costcalc: error: --set
+        classes=ten: ...``; "overrides": the library's argument), never a line of the spec:
+        a name the spec does not declare, a value that is not data, one not among the
+        parameter's choices, or of another kind than its written default (a number, text,
+        true/false, a list, a mapping).
         """
+        if overrides is not None and not isinstance(overrides, dict):
+            raise SpecError(f"{option} must be a mapping of parameter name to value, not "
+                            f"{show(overrides)}", "costcalc")
         overrides = dict(overrides or {})
         for name in overrides:
             if name not in self.params:
                 declared = ", ".join(self.params) or "none"
-                pos = self.tree.key_pos.get("params", self.tree.at)
-                raise pos.error(f"--set {name}: the spec declares no parameter {show(name)}"
-                                f"{did_you_mean(name, self.params)}; declared: {declared}")
+                raise SpecError(f"{_label(option, name, overrides[name])}: the spec declares "
+                                f"no parameter {show(name)}{did_you_mean(name, self.params)}; "
+                                f"declared: {declared}", "costcalc")
         values = {}
         for name, param in self.params.items():
             if name in overrides:
-                value = _scalar(overrides[name], name)
+                label = _label(option, name, overrides[name])
+                check_data(overrides[name], label, "costcalc")
+                value = _scalar(overrides[name], label)
+                _check_override(param, value, label)
             else:
                 try:
                     value = substitute(param.default, values)
                 except ExprError as exc:
                     raise param.pos.error(f"parameter {name}: {exc}") from None
-            if param.choices is not None and value not in param.choices:
-                raise param.pos.error(f"parameter {name} = {show(value)} is not one of "
-                                      f"{', '.join(map(str, param.choices))}")
+                if param.choices is not None and value not in param.choices:
+                    raise param.pos.error(f"parameter {name} = {show(value)} is not one of "
+                                          f"{', '.join(map(str, param.choices))}")
             values[name] = value
         return values
+
+
+def _label(option, name, value):
+    """How a message names one override: ``--set classes=ten`` or ``overrides['classes']``."""
+    if option == "--set" and isinstance(value, str):
+        return f"--set {name}={show(value)[1:-1]}"
+    return f"{option}[{show(name)}] = {show(value)}"
+
+
+_KINDS = ((bool, "true or false"), ((int, float), "a number"), (str, "text"),
+          (list, "a list"), (dict, "a mapping"))
+
+
+def _check_override(param, value, label):
+    """An override is one of the parameter's choices, or of its written default's kind."""
+    if param.choices is not None:
+        if value not in param.choices:
+            raise SpecError(f"{label}: {show(value)} is not one of "
+                            f"{', '.join(map(str, param.choices))}", "costcalc")
+        return
+    if is_template(param.default):
+        return
+    for types, kind in _KINDS:
+        if isinstance(param.default, types):
+            if not isinstance(value, types) or (isinstance(value, bool) and types is not bool):
+                raise SpecError(f"{label}: parameter {param.name} takes {kind} (its default "
+                                f"is {show(param.default)}), not {show(value)}", "costcalc")
+            return
 
 
 def load_spec(path):
@@ -274,15 +313,15 @@ def _validated(tree, path):
     return spec
 
 
-def _scalar(text, name):
-    """A --set value: read as a YAML value (8 is a number, true a boolean, [1, 2] a list)
-    under the same rules and limits as a spec."""
+def _scalar(text, label):
+    """An override's value: text read as a YAML value (8 is a number, true a boolean,
+    [1, 2] a list) under the same rules and limits as a spec."""
     if not isinstance(text, str):
         return text
     try:
-        return load(text, f"--set {name}") if text.strip() else text
+        return load(text, label) if text.strip() else text
     except SpecError as exc:
-        raise SpecError(f"--set {name}={show(text)}: {exc.message}", "costcalc") from None
+        raise SpecError(f"{label}: {exc.message}", "costcalc") from None
 
 
 def _text(tree, key, required=False):

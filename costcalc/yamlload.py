@@ -238,6 +238,40 @@ _SCALAR, _MAP_END, _SEQ_END = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.Seque
 _NO_KEY = object()
 
 
+def check_data(tree, where, path):
+    """Raise a SpecError (at ``path``, naming the place: ``spec['layers'][0]['k']``) unless
+    ``tree`` is what YAML could have given: mappings with text keys, lists or tuples, text
+    (without the characters errors.forbidden_character refuses), true/false, None and
+    finite numbers up to 10^18, nested at most 64 deep (a dict that holds itself nests
+    without end)."""
+    stack, count = [(tree, where, 0)], 0
+    while stack:
+        value, where, depth = stack.pop()
+        count += 1
+        if depth > LIMITS["depth"] or count > LIMITS["nodes"]:
+            raise SpecError(f"the value nests deeper than {LIMITS['depth']} levels or holds "
+                            f"more than {LIMITS['nodes']:,} values (does it hold itself?)", path)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise SpecError(f"{where}: the key {show(key)} is not text", path)
+                stack.append((key, f"{where}: the key {show(key)}", depth + 1))
+                stack.append((item, f"{where}[{show(key)}]", depth + 1))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            bad = forbidden_character(value)
+            if bad:
+                raise SpecError(f"{where}: {bad}", path)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not abs(value) <= LIMITS["number"]:   # nan and inf included
+                raise SpecError(f"{where}: the number {show(value)} is not finite or outside "
+                                f"the limit of 10^18 (docs/errors.md)", path)
+        elif not (value is None or isinstance(value, bool)):
+            raise SpecError(f"{where}: {type(value).__name__} is not a spec value (text, a "
+                            f"number, true/false, null, a list or a mapping)", path)
+
+
 def load_file(path, what="spec"):
     """Read and parse a spec (or other YAML) file; an unreadable, special or oversized file
     is a SpecError. ``-`` is standard input (read to its end, under the same size limit)."""

@@ -11,6 +11,8 @@ import sys
 import pytest
 
 import costcalc
+import costcalc.api
+import costcalc.errors
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DECOY = "name: decoy\ninput: [3, 8, 8]\nlayers:\n  - {type: conv, k: 1, out: 1}\n"
@@ -137,3 +139,116 @@ def test_a_template_no_brace_closes_is_refused_at_its_line(name, message):
         _names(f"  - {{type: relu, name: \"{name}\"}}\n")
     assert str(caught.value).startswith("<text>:5:")
     assert message in str(caught.value)
+
+
+# ------------------------------------------------------------- --set and library arguments
+
+@pytest.mark.parametrize("args, expected", [
+    (["--set", "classes=ten"], "costcalc: error: --set classes=ten: parameter classes takes "
+                               "a number (its default is 1000), not 'ten'"),
+    (["--set", "classes="], "costcalc: error: --set classes=: parameter classes takes a "
+                            "number (its default is 1000), not ''"),
+    (["--set", "classes=10", "--set", "classes=20"],
+     "costcalc: error: Invalid value for '--set': classes is set twice (classes=10 and "
+     "classes=20); give each parameter once"),
+])
+def test_set_problems_are_the_options_not_a_line_in_the_package(run_cli, args, expected):
+    result = run_cli("mobilenet", *args)
+    assert (result.code, result.out, result.err) == (2, "", expected + "\n")
+
+
+def test_set_outside_the_choices_is_the_options_error(run_cli):
+    result = run_cli("shufflenet", "--set", "groups=5")
+    assert result.err == "costcalc: error: --set groups=5: 5 is not one of 1, 2, 3, 4, 8\n"
+
+
+def _error(call):
+    """The message of the SpecError ``call()`` raises (it must raise one)."""
+    with pytest.raises(costcalc.errors.SpecError) as caught:
+        call()
+    return str(caught.value)
+
+
+class Odd:
+    """An object whose repr holds its address."""
+
+
+def _self_holding():
+    spec = {"name": "x", "input": [3, 8, 8], "layers": []}
+    spec["layers"].append(spec)
+    return spec
+
+
+TINY = {"name": "t", "input": [3, 8, 8], "layers": [{"type": "conv", "k": 1, "out": 4}]}
+ODD_VALUES = [b"mobilenet", bytearray(b"x"), None, 3, 2.5, True, Odd(), Odd, iter([1]),
+              {1, 2}, frozenset(), object(), float("nan"), float("inf"), 10**400, ["mobilenet"],
+              _self_holding(), {1: 2}, {("a", "b"): 1}, lambda: 0, range(3), complex(1, 2)]
+ODD_SPECS = ODD_VALUES + [dict(TINY, name={1, 2}), dict(TINY, name=Odd()),
+                          dict(TINY, input=[3, float("nan"), 8]),
+                          dict(TINY, input=[3, 10**400, 8]),
+                          dict(TINY, layers=[{"type": "conv", "k": 1, "out": 4, 5: 1}]),
+                          dict(TINY, name="a\u202eb")]
+
+
+def _calls():
+    """Every public function, with each odd value in each argument."""
+    api = costcalc.api
+    for value in ODD_SPECS:
+        shown = costcalc.errors.show(value)
+        yield "analyze(spec)", shown, lambda v=value: costcalc.analyze(v)
+        yield "api.analyze(spec)", shown, lambda v=value: api.analyze(v)
+        yield "compare([spec])", shown, lambda v=value: costcalc.compare([v])
+        yield "sweep(spec)", shown, lambda v=value: costcalc.sweep(v)
+        yield "compare(specs)", shown, lambda v=value: api.compare(v)
+    for value in ODD_VALUES:
+        shown = costcalc.errors.show(value)
+        for name in ("alpha", "rho", "resolution", "overrides", "convention", "flops",
+                     "standard_conv", "explain", "hardware", "activation_bits", "weight_bits",
+                     "density", "index_bits"):
+            yield f"analyze({name}=)", shown, lambda v=value, n=name: costcalc.analyze(
+                "mobilenet", **{n: v})
+        yield "analyze(overrides={classes: })", shown, lambda v=value: costcalc.analyze(
+            "mobilenet", overrides={"classes": v})
+        for name in ("alphas", "rhos", "resolutions", "overrides", "convention"):
+            yield f"sweep({name}=)", shown, lambda v=value, n=name: costcalc.sweep(
+                "mobilenet", **{n: v})
+        for name in ("alpha", "rho", "resolution", "overrides", "convention"):
+            yield f"compare({name}=)", shown, lambda v=value, n=name: costcalc.compare(
+                ["mobilenet"], **{n: v})
+
+
+ACCEPTED = {  # values that are a valid argument where they are given
+    ("analyze(flops=)", "True"), ("analyze(activation_bits=)", "None"),
+    ("analyze(weight_bits=)", "None"), ("analyze(density=)", "None"),
+    ("analyze(index_bits=)", "None"), ("analyze(weight_bits=)", "3"),
+    ("analyze(index_bits=)", "3"), ("analyze(weight_bits=)", "True"), ("analyze(standard_conv=)", "True"),
+    ("analyze(explain=)", "True"), ("analyze(alpha=)", "2.5"), ("analyze(rho=)", "2.5"),
+    ("analyze(alpha=)", "3"), ("analyze(rho=)", "3"), ("analyze(resolution=)", "3"),
+    ("analyze(resolution=)", "None"), ("analyze(overrides=)", "None"),
+    ("analyze(hardware=)", "None"), ("analyze(overrides={classes: })", "3"),
+    ("analyze(overrides={classes: })", "2.5"), ("sweep(alphas=)", "range(0, 3)"),
+    ("sweep(alphas=)", "None"), ("sweep(rhos=)", "None"), ("sweep(resolutions=)", "None"),
+    ("sweep(overrides=)", "None"), ("compare(alpha=)", "2.5"), ("compare(rho=)", "2.5"),
+    ("compare(alpha=)", "3"), ("compare(rho=)", "3"), ("compare(resolution=)", "3"),
+    ("compare(resolution=)", "None"), ("compare(overrides=)", "None"),
+    ("sweep(rhos=)", "range(0, 3)"), ("sweep(resolutions=)", "range(0, 3)"),
+    ("compare(specs)", "['mobilenet']"),
+}
+
+
+@pytest.mark.parametrize("what, shown, call", list(_calls()),
+                         ids=lambda x: x if isinstance(x, str) else "")
+def test_every_odd_argument_is_a_spec_error_with_a_stable_message(what, shown, call):
+    """No TypeError, RecursionError, 'Circular reference detected' or internal error, and
+    no object address in the message; the library speaks of its own arguments."""
+    try:
+        call()
+    except costcalc.errors.SpecError as exc:
+        message = str(exc)
+        assert " at 0x" not in message and "0x7f" not in message, message
+        assert "--alpha" not in message and "--rho" not in message and \
+            "--resolution" not in message, message
+        assert message.splitlines()[0] == message.splitlines()[0].strip()
+        return
+    # a few odd values are valid arguments somewhere (a range of alphas, alpha=3)
+    assert (what, shown) in ACCEPTED, (what, shown)

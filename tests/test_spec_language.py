@@ -100,7 +100,7 @@ def test_parameter_defaults_may_use_earlier_parameters_and_choices_hold():
         """
     assert graph(text).nodes[0].shape[0] == 240
     assert graph(text, overrides={"groups": "8"}).nodes[0].shape[0] == 384
-    with pytest.raises(SpecError, match=r"parameter groups = 5 is not one of 1, 3, 8"):
+    with pytest.raises(SpecError, match=r"^costcalc: error: --set groups=5: 5 is not one of 1, 3, 8$"):
         graph(text, overrides={"groups": "5"})
 
 

@@ -127,7 +127,7 @@ def test_a_point_without_output_names_the_point(run_cli, tmp_path):
                                     "'160.5' is not a positive whole number"),
     (["--rho", "1", "--resolution", "224"], "costcalc: error: Invalid value for "
                                             "'--resolution': give --rho or --resolution"),
-    (["--set", "groups=8"], "/"),   # a SpecError at the spec's params
+    (["--set", "groups=8"], "costcalc: error: --set groups=8: the spec declares no parameter"),
     (["--plot", "out.pdf"], "costcalc: error: Invalid value for '--plot': 'out.pdf': the file "
                             "name must end in .png or .svg"),
     (["--format", "xml"], "costcalc: error: Invalid value for '--format'"),
