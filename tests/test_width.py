@@ -309,3 +309,19 @@ def test_table9_is_in_the_spec_every_number_once():
         assert ("expected" in e) == ("why" in e)
         assert e.get("set", {}).get("thinning", "torchvision") == (
             "torchvision" if c["width"] == 1 else "slim")
+
+
+# torchvision 0.29.1 mobilenet_v3_large(width_mult=w), FlopCounterMode FLOPs / 2 at 224, measured
+TV_V3_LARGE_MULT_ADDS = {1.0: 216_589_760, 0.75: 140_033_816, 0.5: 64_962_192}
+
+
+def test_sweep_and_compare_of_mobilenet_v3_follow_alpha(run_cli):
+    """Issue 15: the sweep printed three identical rows, compare a ratio of 1.000x."""
+    result = run_cli("sweep", "mobilenet_v3_large", "--alpha", "1,0.75,0.5", "--format", "json")
+    assert result.code == 0, result.err
+    points = json.loads(result.out)["points"]
+    assert {p["alpha"]: p["mult_adds"] for p in points} == TV_V3_LARGE_MULT_ADDS
+    result = run_cli("compare", "mobilenet_v3_large", "mobilenet_v3_large@alpha=0.5")
+    assert result.code == 0, result.err
+    ratio = TV_V3_LARGE_MULT_ADDS[0.5] / TV_V3_LARGE_MULT_ADDS[1.0]
+    assert f"{ratio:.3f}x" in result.out and "1.000x" in result.out
