@@ -21,10 +21,37 @@ def analyze(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=Fal
     options as docs/memory.md). Bad input raises ValueError (a costcalc.errors.SpecError)
     whose text is the line the command line prints."""
     from .api import Report
+    from .errors import SpecError
 
-    return Report(_report(spec, alpha, rho, resolution, overrides, flops, standard_conv,
-                          explain, convention, activation_bits, weight_bits, density,
-                          index_bits, hardware, text_ok=True))
+    try:
+        return Report(_report(spec, alpha, rho, resolution, overrides, flops, standard_conv,
+                              explain, convention, activation_bits, weight_bits, density,
+                              index_bits, hardware, text_ok=True))
+    except SpecError as exc:
+        raise in_library_words(exc) from None
+
+
+_ARGUMENTS = {"set": "overrides"}   # options whose argument has another name
+
+
+def in_library_words(error):
+    """``error`` (a SpecError) as the library says it: each option of the command line
+    named as the argument it is (``--activation-bits`` as ``activation_bits``, ``--set``
+    as ``overrides``)."""
+    import re
+
+    from .errors import SpecError, SpecErrors
+
+    def words(e):
+        message = re.sub(r"--(alpha|rho|resolution|flops|explain|standard-conv|convention|"
+                         r"activation-bits|weight-bits|density|index-bits|hardware|set)\b",
+                         lambda m: _ARGUMENTS.get(m.group(1), m.group(1).replace("-", "_")),
+                         e.message)
+        return SpecError(message, e.path, e.line, e.col)
+
+    if isinstance(error, SpecErrors):
+        return SpecErrors([words(e) for e in error.errors])
+    return words(error)
 
 
 def _report(spec, alpha=1.0, rho=1.0, resolution=None, overrides=None, flops=False,

@@ -249,8 +249,13 @@ def analyze(spec: SpecArg, alpha: float = 1.0, rho: float = 1.0,
 
 
 def _cli_error(exc: Exception) -> ValueError:
-    """A click usage error as the ValueError the library raises, with the CLI's line."""
-    return ValueError(f"costcalc: error: {exc.format_message()}")
+    """A click usage error as the SpecError the library raises: the CLI's line, with the
+    options named as the library's arguments."""
+    from . import in_library_words
+    from .errors import SpecError
+
+    message = exc.format_message().replace("'SPEC...'", "specs")
+    return in_library_words(SpecError(message, "costcalc"))
 
 
 def _spec_name(spec: Any, where: str) -> str:
@@ -312,6 +317,7 @@ def compare(specs: Sequence[SpecArg], alpha: float = 1.0, rho: float = 1.0,
     import click
 
     from . import compare as compare_module
+    from . import in_library_words
     from .errors import SpecError
     from .graph import check_settings
 
@@ -324,6 +330,8 @@ def compare(specs: Sequence[SpecArg], alpha: float = 1.0, rho: float = 1.0,
         results = compare_module.run(names, alpha, rho, resolution, sets, convention)
     except click.UsageError as exc:
         raise _cli_error(exc) from None
+    except SpecError as exc:
+        raise in_library_words(exc) from None
     return Comparison([label for label, _ in results], [Report(r) for _, r in results])
 
 
@@ -334,6 +342,7 @@ def sweep(spec: SpecArg, alphas: Sequence[float] = (1.0,),
     and every rho (or input side in ``resolutions``), alpha-major."""
     import click
 
+    from . import in_library_words
     from . import sweep as sweep_module
     from .errors import SpecError
     from .shipped import load
@@ -348,5 +357,7 @@ def sweep(spec: SpecArg, alphas: Sequence[float] = (1.0,),
         data = sweep_module.run(spec, *grids, sets, convention)
     except click.UsageError as exc:
         raise _cli_error(exc) from None
+    except SpecError as exc:
+        raise in_library_words(exc) from None
     return Sweep(data["name"], data["spec"], data["convention"], data["axis"],
                  [SweepPoint(**p) for p in data["points"]])
