@@ -258,6 +258,24 @@ def _entry_problems(spec, entry, kind, pos, lists):
     return problems
 
 
+class _Passed(str):
+    """Text given as a block call's argument, with where it was given (the caller's scope
+    prefix and input, the line), so that as a layer reference it is checked to mean
+    inside the block what it named at the call."""
+
+
+def _passed(value, scope, pos):
+    """``value`` (or each text of a list) marked as given in ``scope``; a value passed
+    on from an outer call keeps the scope it was first given in."""
+    if isinstance(value, list):
+        return [_passed(item, scope, pos) for item in value]
+    if not isinstance(value, str) or isinstance(value, _Passed):
+        return value
+    marked = _Passed(value)
+    marked.prefix, marked.input, marked.line = scope.prefix, scope.input, pos.line
+    return marked
+
+
 def _outwards(ref, prefix):
     """The full names ``ref`` may mean seen from scope ``prefix``, innermost first."""
     while True:
@@ -482,8 +500,8 @@ class _Builder:
         check_call_args(entry, block, skip)
         shape = self.shape_of(block_input)   # in_channels etc.: the shape of the call's input
         outer = dict(scope.names, in_channels=shape[0], in_height=shape[1], in_width=shape[2])
-        args = {key: self.value(entry, key, outer) for key in entry
-                if key not in skip and key not in CALL_KEYS}
+        args = {key: _passed(self.value(entry, key, outer), scope, entry.pos[key])
+                for key in entry if key not in skip and key not in CALL_KEYS}
         for arg, default in block.args.items():
             if arg not in args:
                 if default is None:
@@ -681,6 +699,8 @@ class _Builder:
         return attrs
 
     def checked(self, layer_type, kind, key, value, source):
+        if isinstance(value, _Passed):
+            value = str(value)   # an attribute keeps plain text
         try:
             return check_attr(kind, value, key)
         except ValueError as exc:
@@ -727,16 +747,19 @@ class _Builder:
     def find(self, ref, scope, pos):
         """Resolve a layer name: the innermost scope first, then outwards; 'input'
         is the enclosing block's input (the image at the top level). A block call's or
-        group's name means its last layer's output."""
-        if ref == "input":
-            return scope.input
-        if not isinstance(ref, str) or isinstance(ref, bool):
-            raise pos.error(f"a layer reference must be a name, not {show(ref)}")
-        for full in _outwards(ref, scope.prefix):
-            if full in self.index:
-                return self.index[full]
-            if full in self.outputs:
-                return self.outputs[full]
+        group's name means its last layer's output. A name given as a block call's
+        argument must mean here what it meant at the call: an inner layer of the same
+        name (or, for 'input', the block's own input) is an error, not a silent swap."""
+        found = self.lookup(ref, scope.prefix, scope.input, pos)
+        if isinstance(ref, _Passed):
+            there = self.lookup(ref, ref.prefix, ref.input, pos)
+            if there is not None and there != found:
+                raise pos.error(
+                    f"{show(ref)}, given to the block at line {ref.line}, names "
+                    f"{self.node_text(there)} there but {self.node_text(found)} here; "
+                    f"rename one of them (or pass another name)")
+        if found is not None:
+            return found
         for full in _outwards(ref, scope.prefix):
             if full in self.skipped:
                 cause = self.skipped[full]
@@ -749,6 +772,23 @@ class _Builder:
                 else did_you_mean(ref, [n.rpartition("/")[2] for n in names]))
         raise pos.error(f"unknown layer {show(ref)}{near}: an input must name a layer (or a "
                         f"block call or group) defined before it, or 'input'")
+
+    def lookup(self, ref, prefix, input_index, pos):
+        """The index ``ref`` names seen from scope ``prefix`` (whose input is
+        ``input_index``), innermost first; None if it names nothing."""
+        if ref == "input":
+            return input_index
+        if not isinstance(ref, str) or isinstance(ref, bool):
+            raise pos.error(f"a layer reference must be a name, not {show(ref)}")
+        for full in _outwards(ref, prefix):
+            if full in self.index:
+                return self.index[full]
+            if full in self.outputs:
+                return self.outputs[full]
+        return None
+
+    def node_text(self, index):
+        return "the image" if index == IMAGE else f"layer {show(self.nodes[index].name)}"
 
     def stage(self, entry, names, scope):
         """The entry's own stage (text, evaluated with ``names``), or the scope's."""

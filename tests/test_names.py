@@ -333,3 +333,52 @@ def test_input_channels_in_a_call_argument_is_refused_and_in_channels_is_the_cal
     # the stem (8): 16; each a 1x1 conv on 32x32
     assert [r["mult_adds"] for r in report["layers"]] == [
         3 * 3 * 3 * 8 * 1024, 8 * 16 * 1024, 16 * 32 * 1024, 8 * 16 * 1024]
+
+
+RES = """
+    name: t
+    input: [3, 32, 32]
+    blocks:
+      res:
+        args: {shortcut: null}
+        layers:
+          - {name: INNER, type: conv, k: 3, out: 16}
+          - {type: add, inputs: [INNER, $shortcut]}
+      outer:
+        args: {skip: null}
+        layers:
+          - {name: a, type: relu}
+          - {block: res, shortcut: $skip}
+    layers:
+      - {name: a, type: conv, k: 3, out: 16}
+      - {type: relu}
+      - CALL
+"""
+
+
+def res(inner, call):
+    return RES.replace("INNER", inner).replace("CALL", call)
+
+
+def test_a_layer_name_passed_into_a_block_is_not_swapped_for_an_inner_layer():
+    # main added res1/a to itself: the caller's 'a' was shadowed by the block's own
+    (line,) = refusal(res("a", "{block: res, shortcut: a}"))
+    assert line == ("<text>:8:33: error: 'a', given to the block at line 17, names layer "
+                    "'a' there but layer 'res1/a' here; rename one of them (or pass another "
+                    "name)")
+    # passed on through another block, the name still means the top level's 'a'
+    (line,) = refusal(res("b", "{block: outer, skip: a}"))
+    assert line.startswith("<text>:8:33: error: 'a', given to the block at line 17, names "
+                           "layer 'a' there but layer 'outer1/a' here"), line
+    # 'input' given at the top means the image, inside res it would be its own input
+    (line,) = refusal(res("b", "{block: res, shortcut: input}"))
+    assert "'input', given to the block at line 17, names the image there but layer " \
+           "'relu1' here" in line, line
+
+
+def test_a_passed_name_without_a_namesake_means_the_callers_layer():
+    report = analyze(text(res("b", "{block: res, shortcut: a}")))
+    rows = {r["name"]: r for r in report["layers"]}
+    # res1/b: 3x3 conv 16 -> 16 on 32x32; the add sums it with the top-level a
+    assert rows["res1/b"]["mult_adds"] == 3 * 3 * 16 * 16 * 1024
+    assert rows["res1/add1"]["inputs"] == ["res1/b", "a"]
