@@ -438,6 +438,154 @@ def check_outcome(argv, outcome, cwd=None):
                 check_report_json(data)
             else:
                 check_other_json(data)
+        else:
+            check_output_format(argv, outcome.out)
+
+
+
+# ---------------------------------------------------------------- outputs read back
+
+# Characters no output line may carry raw: C0 controls but line feed (CSV's CR LF line
+# ends allowed), DEL, C1 controls, and the non-characters XML cannot hold.
+_RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
+_NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?%?\Z")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+GRAPHVIZ = shutil.which("dot")
+
+
+def _no_raw_controls(fmt, text, allow_crlf=False):
+    body = text.replace("\r\n", "\n") if allow_crlf else text
+    found = _RAW_CONTROL.search(body)
+    if found:
+        line = body[:found.start()].count("\n") + 1
+        raise Bad("output", f"{fmt}: raw U+{ord(found.group()):04X} on line {line}",
+                  f"{fmt}: raw control character U+{ord(found.group()):04X}")
+
+
+def check_csv_text(text):
+    """CSV read back with csv.reader: one header, every row as long as it, no cell that a
+    spreadsheet would run as a formula (OWASP: a text cell never starts with = + - @ tab
+    or CR), no line break inside a cell."""
+    _no_raw_controls("csv", text, allow_crlf=True)
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if row]
+    except csv.Error as exc:
+        raise Bad("csv", f"csv.reader: {exc}", "csv: unreadable") from None
+    if not rows:
+        raise Bad("csv", "no rows", "csv: empty")
+    width = len(rows[0])
+    for number, row in enumerate(rows, 1):
+        if len(row) != width:
+            raise Bad("csv", f"row {number} has {len(row)} cells, the header {width}",
+                      "csv: ragged rows")
+        for cell in row:
+            if "\n" in cell or "\r" in cell:
+                raise Bad("csv", f"row {number}: a line break in cell {cell[:60]!r}",
+                          "csv: line break in a cell")
+            if cell.startswith(_FORMULA_START) and not _NUMBER.match(cell):
+                raise Bad("csv", f"row {number}: cell {cell[:60]!r} would run as a formula",
+                          "csv: formula injection")
+
+
+def _markdown_cells(line):
+    """The cells of a markdown table row, splitting on '|' not escaped by a backslash."""
+    cells = re.split(r"(?<!\\)\|", line.strip())
+    return cells[1:-1] if len(cells) >= 2 else cells
+
+
+def check_markdown_text(text):
+    """Markdown: each table (a run of lines starting with '|') has a separator row and
+    the same number of cells in every row; no raw control characters."""
+    _no_raw_controls("markdown", text)
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        if not lines[i].startswith("|"):
+            i += 1
+            continue
+        start = i
+        while i < len(lines) and lines[i].startswith("|"):
+            i += 1
+        table = lines[start:i]
+        width = len(_markdown_cells(table[0]))
+        if len(table) < 2 or not re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", table[1].strip()):
+            raise Bad("markdown", f"table at line {start + 1} has no separator row",
+                      "markdown: table without separator")
+        for offset, row in enumerate(table):
+            if len(_markdown_cells(row)) != width:
+                raise Bad("markdown", f"line {start + offset + 1} has "
+                          f"{len(_markdown_cells(row))} cells, its header {width}: "
+                          f"{row[:120]!r}", "markdown: ragged table")
+
+
+def check_junit_text(text):
+    """JUnit XML parses (xml.etree), its root is testsuites or testsuite."""
+    import xml.etree.ElementTree as ET
+    try:
+        root = ET.fromstring(text.encode("utf-8"))
+    except ET.ParseError as exc:
+        raise Bad("junit", f"not well-formed XML: {exc}", "junit: not XML") from None
+    if root.tag not in ("testsuites", "testsuite"):
+        raise Bad("junit", f"root element {root.tag!r}", "junit: root element")
+
+
+_ANNOTATION = re.compile(r"::(error|warning|notice)( [a-z]+=[^,:]*(,[a-z]+=[^,:]*)*)?::.+\Z")
+
+
+def check_github_text(text):
+    """GitHub workflow commands: each line an annotation (``::error file=..,line=N::``)
+    or the closing count line; properties hold no raw ':' or ','."""
+    _no_raw_controls("github", text)
+    for line in text.rstrip("\n").split("\n"):
+        if line and not (_ANNOTATION.match(line) or re.match(r"\d+ passed", line)):
+            raise Bad("github", f"not an annotation: {line[:120]!r}", "github: bad line")
+
+
+def check_dot_text(text):
+    """dot: graphviz reads it back (``dot -Tcanon``), when graphviz is installed."""
+    _no_raw_controls("dot", text)
+    if not GRAPHVIZ:
+        return
+    import subprocess
+    try:
+        done = subprocess.run([GRAPHVIZ, "-Tcanon"], input=text.encode("utf-8"),
+                              capture_output=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise Bad("dot", "graphviz took over 60 s", "dot: graphviz timeout") from None
+    if done.returncode != 0 or b"syntax error" in done.stderr:
+        raise Bad("dot", "graphviz: " + done.stderr.decode("utf-8", "replace")[:200],
+                  "dot: graphviz refuses it")
+
+
+def check_table_text(text):
+    """The plain table (NO_COLOR set): no raw control characters."""
+    _no_raw_controls("table", text)
+
+
+def check_mermaid_text(text):
+    """mermaid: no raw control characters (the real parser: tests/test_graph_formats.py
+    and MERMAID_PARSED below)."""
+    _no_raw_controls("mermaid", text)
+    MERMAID_SEEN.append(text)
+
+
+MERMAID_SEEN = []   # mermaid outputs of a campaign, for one batched parse at its end
+READERS = {"csv": check_csv_text, "markdown": check_markdown_text, "junit": check_junit_text,
+           "github": check_github_text, "dot": check_dot_text, "table": check_table_text,
+           "mermaid": check_mermaid_text}
+
+
+def check_output_format(argv, out):
+    """A successful run's stdout read back by its own format's reader."""
+    fmt = _option(argv, "--format") or "table"
+    reader = READERS.get(fmt)
+    if reader is None:
+        return
+    try:
+        text = out.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Bad("output", f"{fmt}: stdout is not UTF-8", f"{fmt}: not UTF-8") from None
+    reader(text)
 
 
 def _message_class(line, err_text):
@@ -448,16 +596,30 @@ def _message_class(line, err_text):
     return "unexpected line"
 
 
+class Link(bytes):
+    """A case file that is a symbolic link to ``target`` (its bytes), not a file."""
+
+
+class Fifo(bytes):
+    """A case file that is a named pipe nobody writes to (reading it would block)."""
+
+
 def _write_files(cwd, files):
     for name, data in files.items():
         path = pathlib.Path(cwd, name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        if isinstance(data, Link):
+            os.symlink(data.decode("utf-8", "surrogateescape"), path)
+        elif isinstance(data, Fifo):
+            os.mkfifo(path)
+        else:
+            path.write_bytes(data)
 
 
 def _normal(argv, files):
     files = {name: (data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
              for name, data in (files or {}).items()}
+    # a Link or Fifo keeps its kind (bytes subclasses)
     return [str(a) for a in argv], files
 
 
@@ -528,7 +690,12 @@ def record(failure, directory):
     if new:
         folder.mkdir(parents=True)
         for name, data in failure.files.items():
-            (folder / name).write_bytes(data)
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(data, (Link, Fifo)):   # described, not recreated
+                target.with_name(target.name + f".{type(data).__name__.lower()}").write_bytes(data)
+            else:
+                target.write_bytes(data)
         (folder / "argv.json").write_text(json.dumps(failure.argv) + "\n")
         (folder / "failure.txt").write_text(
             f"signature: {failure.signature}\n{failure.describe()}\n\nlast frames:\n"
@@ -1183,12 +1350,134 @@ def report_options(draw, params=()):
                                       "!!int abc", "1e308", ".nan", "${10**400}", "x",
                                       HUGE_DIGITS, "", "&a [*a]"]))
         argv += ["--set", f"{name}={value}"]
-    fmt = draw(st.sampled_from(["json", "json", "json", "table", "csv", "markdown"]))
+    fmt = draw(st.sampled_from(["json", "json", "json", "table", "csv", "markdown", "dot",
+                                "mermaid"]))
     argv += ["--format", fmt]
     for flag in ("--flops", "--all-layers", "--explain", "--standard-conv"):
         if draw(st.integers(0, 5)) == 0:
             argv.append(flag)
+    argv += draw(analysis_options())
     return argv
+
+
+CONVENTIONS = ["paper", "torch", "fvcore", "ptflops", "thop", "torchinfo", "keras"]
+
+
+@st.composite
+def analysis_options(draw, hardware_files=()):
+    """--convention, the memory options and --hardware (a shipped profile, a hostile
+    name or one of ``hardware_files``), --by and --depth; each drawn rarely."""
+    argv = []
+    if draw(st.integers(0, 4)) == 0:
+        argv += ["--convention", _maybe_hostile(draw, CONVENTIONS, ["", "nope", "PAPER",
+                                                                    "paper,torch"])]
+    if draw(st.integers(0, 4)) == 0:
+        argv += ["--activation-bits", draw(st.sampled_from(["32", "16", "8", "4", "x"]))]
+    if draw(st.integers(0, 5)) == 0:
+        argv += ["--weight-bits", draw(st.sampled_from(["1", "8", "32", "64", "0", "65"]))]
+    if draw(st.integers(0, 6)) == 0:
+        argv += ["--density", _maybe_hostile(draw, ["0.5", "1", "0.01"],
+                                             NUMBER_OPTION_VALUES)]
+    if draw(st.integers(0, 6)) == 0:
+        argv += ["--index-bits", draw(st.sampled_from(["0", "4", "64", "65", "-1"]))]
+    if draw(st.integers(0, 3)) == 0 or hardware_files:
+        choices = ["phone", "phone", "jetson_nano", "nope", "", "/dev/null", "."]
+        argv += ["--hardware", draw(st.sampled_from(list(hardware_files) * 4 + choices))]
+    if draw(st.integers(0, 5)) == 0:
+        argv += ["--by", draw(st.sampled_from(["type", "stage", "resolution", "x"]))]
+    if draw(st.integers(0, 6)) == 0:
+        argv += ["--depth", draw(st.sampled_from(["1", "2", "3", "0", "10000"]))]
+    return argv
+
+
+# ---------------------------------------------------------------- strategies: hostile text
+
+HOSTILE_TEXT = HOSTILE_STRINGS + [
+    "=cmd|' /C calc'!A0", "=1+1", "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1", "ResNet: the 50-layer one",
+    "'Tiny' net", '"q"', "%%{init: {'theme': 'dark'}}%%", "---\nconfig:\n  theme: dark\n---",
+    "#quot;", "#35;", "a;b", "a{b}", "a[b]", "a(b)", "a-->b", "end", "graph", "subgraph",
+    "click a call alert(1)", "<b>x</b>", "<img src=x onerror=alert(1)>", "a|b", "a\\|b",
+    "*emph*", "`code`", "<!-- c -->", "&amp;", "\u2028", "\u2029", "\u202e", "\ufffe",
+    "\uffff", "\x85", "\x9b", "a\rb", "x\u0000", "\\n", "label=x]", '"]; b [label="x',
+    "a -> b", "a -- b", "digraph", "node", "edge", "strict", "α/β", "名前",
+]
+TEXT_FIELDS = ("name", "source", "description", "notes")
+
+
+@st.composite
+def hostile_text_spec(draw):
+    """A valid small spec whose texts (name, source, notes, layer names, stages, a block
+    name) are hostile strings: control characters, CSV formulas, Mermaid and dot syntax,
+    markdown and HTML. Each must be refused at its line or written escaped everywhere."""
+    text = lambda: draw(st.sampled_from(HOSTILE_TEXT))   # noqa: E731
+    tree = {"name": text() if draw(st.booleans()) else "Tiny", "input": [3, 16, 16]}
+    for key in TEXT_FIELDS[1:]:
+        if draw(st.integers(0, 2)) == 0:
+            tree[key] = text()
+    layers = []
+    for i in range(draw(st.integers(1, 4))):
+        layer = {"type": draw(st.sampled_from(["conv", "pointwise", "depthwise"]))}
+        if layer["type"] != "depthwise":
+            layer["out"] = 8
+        if layer["type"] != "pointwise":
+            layer["k"] = 3
+        if draw(st.booleans()):
+            layer["name"] = text() if draw(st.booleans()) else f"{text()}{i}"
+        if draw(st.integers(0, 2)) == 0:
+            layer["stage"] = text()
+        layers.append(layer)
+    layers += [{"type": "global_avgpool"}, {"type": "fc", "out": 10,
+                                            **({"name": text()} if draw(st.booleans()) else {})}]
+    tree["layers"] = layers
+    return tree
+
+
+# ---------------------------------------------------------------- strategies: check folders
+
+@st.composite
+def check_folder(draw, shipped):
+    """A folder of specs for ``costcalc check DIR``: shipped specs (with their
+    expectations), some mutated or broken, a nested folder, links (to a spec, dangling,
+    a loop), a FIFO, file names with control characters; ``shipped`` is {name: text}."""
+    files = {}
+    names = sorted(shipped)
+    for i in range(draw(st.integers(0, 5))):
+        source = draw(st.sampled_from(names))
+        text = shipped[source]
+        kind = draw(st.sampled_from(["as is", "as is", "tree", "text", "broken", "empty"]))
+        if kind == "tree":
+            text = draw(tree_mutation(text))
+        elif kind == "text":
+            text = draw(text_mutation(text))
+        elif kind == "broken":
+            text = "name: [\n"
+        elif kind == "empty":
+            text = ""
+        folder = draw(st.sampled_from(["dir", "dir", "dir/sub"]))
+        fname = draw(st.sampled_from([source, f"s{i}.yaml", f"s{i}.yml", f"s{i}.txt",
+                                      f"e\x1b[31m{i}.yaml", f"n\n{i}.yaml", f"q'{i}\".yaml",
+                                      f"c,{i}:x.yaml", f"<{i}>&.yaml"]))
+        files[f"{folder}/{fname}"] = text
+    for extra in draw(st.lists(st.sampled_from(["loop", "dangling", "link", "fifo", "dirlink"]),
+                               max_size=2, unique=True)):
+        if extra == "loop":
+            files["dir/loop.yaml"] = Link(b"loop.yaml")
+        elif extra == "dangling":
+            files["dir/gone.yaml"] = Link(b"nowhere.yaml")
+        elif extra == "link" and files:
+            files["dir/link.yaml"] = Link(os.path.basename(sorted(files)[0]).encode(
+                "utf-8", "surrogateescape") if sorted(files)[0].startswith("dir/") and
+                "/sub/" not in sorted(files)[0] else b"nowhere.yaml")
+        elif extra == "fifo":
+            files["dir/pipe.yaml"] = Fifo(b"")
+        elif extra == "dirlink":
+            files["dir/up"] = Link(b".")
+    if not files:
+        files["dir/.keep"] = b""
+    paths = draw(st.sampled_from([["dir"], ["dir"], ["dir", "dir"], ["dir/sub"],
+                                  ["dir", "mobilenet"], ["nope"]] + [[n] for n in files]))
+    fmt = draw(st.sampled_from(["table", "json", "junit", "github"]))
+    return ["check", *paths, "--format", fmt], files
 
 
 @st.composite

@@ -162,6 +162,54 @@ def test_hostile_hardware_profiles():
     campaign.finish()
 
 
+def test_hostile_names():
+    """Valid specs whose names, stages and texts are hostile (control characters, CSV
+    formulas, Mermaid/dot/markdown/HTML syntax), in every format: each run refuses the
+    text at its line or writes output that its own reader reads back."""
+    campaign = Campaign("hostile names")
+    formats = ["json", "table", "csv", "markdown", "dot", "mermaid"]
+
+    @fz.fuzz_settings()
+    @seed(fz.SEED + 6)
+    @given(fz.hostile_text_spec(), st.sampled_from(formats), st.data())
+    def case(tree, fmt, data):
+        command = data.draw(st.sampled_from(["report"] * 4 + ["compare", "check", "sweep"]))
+        if command == "report":
+            argv = ["spec.yaml", "--format", fmt] + data.draw(st.sampled_from(
+                [[], [], ["--all-layers"], ["--explain"], ["--activation-bits", "8",
+                                                          "--hardware", "phone"]]))
+        elif command == "compare":
+            argv = ["compare", "spec.yaml", "mobilenet", "--format",
+                    fmt if fmt in ("json", "table", "csv", "markdown") else "csv"]
+        elif command == "sweep":
+            argv = ["sweep", "spec.yaml", "--alpha", "1,0.5", "--format",
+                    fmt if fmt in ("json", "table", "csv", "markdown") else "markdown"]
+        else:
+            argv = ["check", "spec.yaml", "--format", data.draw(st.sampled_from(
+                ["table", "json", "junit", "github"]))]
+        campaign.run(argv, {"spec.yaml": fz.dump(tree)})
+
+    case()
+    campaign.finish()
+
+
+def test_check_folders():
+    """``costcalc check DIR`` over folders of shipped, mutated and broken specs, links
+    (dangling, loops), a FIFO and file names with control characters, every format."""
+    campaign = Campaign("check folders")
+
+    @fz.fuzz_settings(examples=max(20, fz.EXAMPLES // 2))
+    @seed(fz.SEED + 7)
+    @given(fz.check_folder({n: SHIPPED[n] for n in ("mobilenet.yaml", "shufflenet.yaml",
+                                                     "squeezenet.yaml", "effnet.yaml")}))
+    def case(argv_files):
+        argv, files = argv_files
+        campaign.run(argv, files)
+
+    case()
+    campaign.finish()
+
+
 # ---------------------------------------------------------------- regression cases
 
 REGRESSIONS = fz.regression_cases()
