@@ -241,6 +241,19 @@ def _shipped_paths():
         str(p) for p in (ROOT / "costcalc" / "specs").glob("*.y*ml")}
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _path_pattern(path):
+    """A path as a regular expression, each control character in it allowed raw in no
+    form but an escape (``\\x1b``, ``\\n``, ``U+001B``)."""
+    return r"(?:\\[a-z0-9]{1,8}|U\+[0-9A-F]{4})".join(
+        re.escape(part) for part in _CONTROL.split(path))
+
+
+_NOTE = re.compile(r"costcalc: note: [^\x00-\x1f]+\Z")   # an option's one-line note
+
+
 def _error_line_pattern(argv, cwd):
     """``PATH:LINE:COL: error: MESSAGE``, ``PATH: error: MESSAGE`` or ``costcalc: error:
     MESSAGE``, where PATH is a spec the command was given (as typed, or resolved)."""
@@ -251,10 +264,13 @@ def _error_line_pattern(argv, cwd):
             if cwd:
                 paths.add(os.path.join(cwd, candidate))
             if cwd and candidate and os.path.isdir(os.path.join(cwd, candidate)):
-                for name in os.listdir(os.path.join(cwd, candidate)):
-                    paths.add(os.path.join(candidate, name))
+                top = os.path.join(cwd, candidate)
+                for folder, dirs, names in os.walk(top):
+                    for name in dirs + names:
+                        paths.add(os.path.join(candidate, os.path.relpath(
+                            os.path.join(folder, name), top)))
     paths.add("<spec>")
-    alternatives = "|".join(re.escape(p) for p in sorted(paths, key=len, reverse=True))
+    alternatives = "|".join(_path_pattern(p) for p in sorted(paths, key=len, reverse=True))
     return re.compile(rf"(?:(?:{alternatives}):\d+:\d+: error: .+|(?:{alternatives}): error: .+"
                       rf"|costcalc: error: .+)\Z", re.S)
 
@@ -416,6 +432,10 @@ def check_outcome(argv, outcome, cwd=None):
     lines = err_text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    notes = [line for line in lines if _NOTE.match(line)]
+    lines = [line for line in lines if not _NOTE.match(line)]
+    if len(notes) > 4:
+        raise Bad("message", f"{len(notes)} notes", "message: more than four notes")
     for line in lines:
         if not pattern.match(line):
             raise Bad("message", f"stderr line is not a one-line error: {line[:200]!r}",
