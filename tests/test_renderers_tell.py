@@ -409,3 +409,10 @@ def test_titles_name_the_chosen_settings_on_two_lines():
                 assert shown[1] == f"[{len(value)} items]"
     text = title(analyze("efficientnet_b0", overrides={"dropout": "0.5"}))
     assert "dropout=0.5" in text and "rows=" not in text and "width_mult" not in text
+
+
+def test_conventions_doc_quotes_the_summary(run_cli):
+    """docs/conventions.md quotes ptflops' summary on resnet50 as the program writes it."""
+    doc = " ".join((ROOT / "docs" / "conventions.md").read_text().split())
+    quoted = re.search(r"\(`(4,132,436,968: [^`]+)`\)", doc)[1]
+    assert quoted in summary(run_cli("resnet50", "--convention", "ptflops").out)
