@@ -583,13 +583,35 @@ def check_table_text(text):
 
 
 def check_mermaid_text(text):
-    """mermaid: no raw control characters (the real parser: tests/test_graph_formats.py
-    and MERMAID_PARSED below)."""
+    """mermaid: no raw control characters; the text itself is parsed by Mermaid at the end
+    of the campaign (mermaid_failures), all diagrams in one node process."""
     _no_raw_controls("mermaid", text)
-    MERMAID_SEEN.append(text)
 
 
-MERMAID_SEEN = []   # mermaid outputs of a campaign, for one batched parse at its end
+MERMAID_DIR = ROOT / "tests" / "mermaid"
+
+
+def mermaid_available():
+    return bool(shutil.which("node")) and (MERMAID_DIR / "node_modules" / "mermaid").exists()
+
+
+def mermaid_failures(texts):
+    """[(index, detail)] of the diagrams Mermaid's parser refuses, or that set Mermaid's
+    configuration (front matter or %%{init}%% from a spec's text); [] without node."""
+    if not texts or not mermaid_available():
+        return []
+    import subprocess
+    done = subprocess.run(["node", str(MERMAID_DIR / "parse_many.mjs")], capture_output=True,
+                          input=json.dumps(texts).encode("utf-8"), timeout=600)
+    if done.returncode != 0:
+        return [(0, "the parser failed: " + done.stderr.decode("utf-8", "replace")[-300:])]
+    found = []
+    for i, result in enumerate(json.loads(done.stdout)):
+        if not result["ok"]:
+            found.append((i, "Mermaid refuses it: " + result["error"].split("\n")[0]))
+        elif result["config"]:
+            found.append((i, f"the diagram sets Mermaid's configuration {result['config']}"))
+    return found
 READERS = {"csv": check_csv_text, "markdown": check_markdown_text, "junit": check_junit_text,
            "github": check_github_text, "dot": check_dot_text, "table": check_table_text,
            "mermaid": check_mermaid_text}

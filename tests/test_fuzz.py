@@ -38,6 +38,7 @@ class Campaign:
 
     def __init__(self, name):
         self.name, self.failures, self.counts, self.cases, self.slow = name, {}, {}, 0, 0
+        self.mermaid = []   # (argv, files) of the successful mermaid runs, parsed at the end
         self.collect = fz.COLLECT or (str(fz.ROOT / ".fuzz" / "failures") if fz.LONG else "")
 
     def run(self, argv, files=None):
@@ -46,7 +47,12 @@ class Campaign:
         self.cases += 1
         failure = fz.check_case(argv, files)
         if failure is None:
+            if fz._option(argv, "--format") == "mermaid" and fz.mermaid_available():
+                self.mermaid.append((argv, files))
             return
+        self.add(failure)
+
+    def add(self, failure):
         if failure.kind == "hang":
             self.slow += 1
         self.counts[failure.signature] = self.counts.get(failure.signature, 0) + 1
@@ -54,7 +60,25 @@ class Campaign:
         if self.collect:
             fz.record(failure, self.collect)
 
+    def parse_mermaid(self):
+        """Run each successful mermaid case again and read its diagram with Mermaid's own
+        parser, all in one node process (fz.mermaid_failures)."""
+        outputs = []
+        for argv, files in self.mermaid:
+            argv, files = fz._normal(argv, files)
+            with fz.tempfile.TemporaryDirectory(prefix="costcalc-fuzz-") as cwd:
+                fz._write_files(cwd, files)
+                outcome = fz.run_case(argv, cwd)
+            if outcome.status == 0:   # refused specs (exit 2) drew no diagram
+                outputs.append((argv, files, outcome))
+        texts = [o.out.decode("utf-8", "replace") for _, _, o in outputs]
+        for index, detail in fz.mermaid_failures(texts):
+            argv, files, outcome = outputs[index]
+            self.add(fz.Failure("mermaid", detail, "mermaid: " + detail[:60], argv, files,
+                                outcome))
+
     def finish(self):
+        self.parse_mermaid()
         print(f"{self.name}: {self.cases} cases, seed {fz.SEED}, "
               f"{len(self.failures)} failure classes")
         if self.failures:
