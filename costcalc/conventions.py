@@ -8,6 +8,7 @@ puts them in its ``mult_adds`` and ``params`` columns and says which convention 
 import os
 
 from .errors import SpecError, show, check_keys, did_you_mean
+from .export import pooled_elements
 from .expr import ExprError, compile_expr, evaluate
 from .layers import TYPES
 from .yamlload import load
@@ -16,7 +17,7 @@ DEFAULT = "paper"
 QUANTITIES = ("mult_adds", "params", "weights", "biases", "bias_adds", "bn_params",
               "other_ops", "in_elements", "out_elements", "in_channels", "out_channels",
               "in_height", "in_width", "out_height", "out_width", "kernel_elements", "inputs",
-              "module", "functional", "linear")
+              "pooled_elements", "module", "functional", "linear")
 _PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conventions.yaml")
 _LOADED = None
 
@@ -97,6 +98,9 @@ def quantities(graph, node):
         "in_channels": first[0], "out_channels": c, "in_height": first[1],
         "in_width": first[2], "out_height": h, "out_width": w,
         "kernel_elements": kh * kw, "inputs": len(shapes),
+        # a pooling's input as its PyTorch call receives it: padded first by F.pad where
+        # PyTorch's own padding cannot hold the layer's (costcalc/export.py)
+        "pooled_elements": pooled_elements(node, first),
         # how the PyTorch model computes it (the spec's torch_call): tools that hook
         # nn.Module calls or patch torch.nn.functional see one, the other, or neither
         "module": int(node.torch_call in ("module", "linear")),

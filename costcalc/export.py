@@ -9,12 +9,17 @@ Every tensor is N x C x H x W, as costcalc's shapes are C x H x W: ``fc`` and
 the pads are computed here from the built input size, extra pixel on the bottom and
 right, and become the layer's own ``padding`` when they are symmetric, an ``F.pad``
 before it when not (``-inf`` for max pooling; average pooling leaves the padding out
-of each average, as TensorFlow does).
+of each average, as TensorFlow does). Each layer is computed as the spec's torch_call
+says (an nn.Module, a torch.nn.functional call, a Tensor method, a channels-last
+nn.Linear), so tools that hook modules or patch functions see what their conventions
+count; a torch_call a layer has no PyTorch form for is an ExportError.
 """
+import builtins
 import keyword
 import re
 
 from .errors import SpecError
+from .graph import TORCH_CALLS
 
 # Attributes of torch.nn.Module (torch 2.x) and of the built model: a layer whose name
 # is one of them gets the prefix 'layer_' (tests/test_torch_target.py checks the list
@@ -35,8 +40,10 @@ training type xpu zero_grad graph layer_names module_names
 # Names the generated file defines or uses itself: never a layer's variable.
 RESERVED = frozenset("""
 x image self torch nn F float build_model INPUT_SHAPE LayerNorm2d LayerScale
-channel_shuffle tf_avg_pool super print tuple sum
+channel_shuffle super print tuple sum
 """.split())
+
+_BUILTINS = frozenset(dir(builtins))
 
 HELPERS = {
     "LayerNorm2d": '''\
@@ -63,29 +70,23 @@ def channel_shuffle(x, groups):
     n, c, h, w = x.shape
     return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
 ''',
-    "tf_avg_pool": '''\
-def tf_avg_pool(x, kernel, stride, pad):
-    """TensorFlow's 'same' average pooling: zero padding pad = (left, right, top, bottom),
-    left out of each average (each window's sum over its count of real pixels)."""
-    ones = torch.ones_like(x[:1, :1])
-    return (F.avg_pool2d(F.pad(x, pad), kernel, stride)
-            / F.avg_pool2d(F.pad(ones, pad), kernel, stride))
-''',
+
 }
 
+# Each activation as an nn.Module, a torch.nn.functional call and a Tensor method (None:
+# there is none), for the spec's torch_call; "{}" is the input.
 _ACTIVATIONS = {
-    "relu": "F.relu({})",
-    "relu6": "F.relu6({})",
-    "leaky_relu": "F.leaky_relu({})",          # slope 0.01, PyTorch's default
-    "sigmoid": "torch.sigmoid({})",
-    "tanh": "torch.tanh({})",
-    "hswish": "F.hardswish({})",
-    "swish": "F.silu({})",
-    "hardsigmoid": "F.hardsigmoid({})",
-    "gelu": "F.gelu({})",
-    "softmax": "F.softmax({}, dim=1)",
+    "relu": ("nn.ReLU()", "F.relu({})", "{}.relu()"),
+    "relu6": ("nn.ReLU6()", "F.relu6({})", None),
+    "leaky_relu": ("nn.LeakyReLU()", "F.leaky_relu({})", None),   # slope 0.01, PyTorch's default
+    "sigmoid": ("nn.Sigmoid()", "F.sigmoid({})", "{}.sigmoid()"),
+    "tanh": ("nn.Tanh()", "F.tanh({})", "{}.tanh()"),
+    "hswish": ("nn.Hardswish()", "F.hardswish({})", None),
+    "swish": ("nn.SiLU()", "F.silu({})", None),
+    "hardsigmoid": ("nn.Hardsigmoid()", "F.hardsigmoid({})", None),
+    "gelu": ("nn.GELU()", "F.gelu({})", None),
+    "softmax": ("nn.Softmax(dim=1)", "F.softmax({}, dim=1)", "{}.softmax(1)"),
 }
-
 
 class ExportError(SpecError):
     """A layer PyTorch cannot compute exactly as costcalc counts it."""
@@ -121,11 +122,13 @@ def identifiers(nodes):
 
 def class_name(title):
     """'ResNet-50' -> 'ResNet50', 'Every layer type' -> 'EveryLayerType': the spec's
-    title as a class name ('Net' if nothing of it is left)."""
+    title as a class name. 'Net' comes first when nothing of it is left or it starts with
+    a digit or '_' ('__debug__', '__name__' -> 'Net__debug__'), and last when it is a
+    keyword, a builtin or a name the file defines or uses ('None', 'Print', 'F')."""
     name = "".join(w[:1].upper() + w[1:] for w in re.split(r"[^0-9A-Za-z_]+", str(title)))
-    if not name or name[0].isdigit():
+    if not name[:1].isalpha():
         name = "Net" + name
-    if keyword.iskeyword(name) or name in RESERVED or name in HELPERS:
+    if keyword.iskeyword(name) or name in _BUILTINS or name in RESERVED or name in HELPERS:
         name += "Net"
     return name
 
@@ -158,19 +161,9 @@ def _f_pad(arg, rows, cols, value=None):
     return f"F.pad({arg}, ({cols[0]}, {cols[1]}, {rows[0]}, {rows[1]}){fill})"
 
 
-def _torch_pool_side(size, k, stride, pad, ceil_mode):
-    """PyTorch's output side of a pooling window (the ceil_mode rule included)."""
-    if ceil_mode:
-        out = -(-(size + 2 * pad - k) // stride) + 1
-        if (out - 1) * stride >= size + pad:
-            out -= 1
-        return out
-    return (size + 2 * pad - k) // stride + 1
-
-
 class LayerCode:
     """The PyTorch code of one node: ``init`` (the module expression, or None for a
-    layer without parameters or state) and ``call(args, module)``, the expression of its
+    layer no nn.Module computes) and ``call(args, module)``, the expression of its
     output from the code of its inputs and of its module (``self.NAME``)."""
 
     __slots__ = ("init", "call", "helpers")
@@ -179,38 +172,95 @@ class LayerCode:
         self.init, self.call, self.helpers = init, call, tuple(helpers)
 
 
+def _module(init, wrap="{}"):
+    """A layer computed by the nn.Module ``init``, called on ``wrap`` of its input."""
+    return LayerCode(init, lambda args, m: f"{m}({wrap.format(args[0])})")
+
+
+def _expression(template, helpers=()):
+    """A layer without a module: ``template`` of its input ("{}")."""
+    return LayerCode(None, lambda args, m: template.format(args[0]), helpers)
+
+
+def _channels_last(init):
+    """An nn.Module applied on the channels-last view: nn.LayerNorm, nn.Linear."""
+    return LayerCode(init, lambda args, m: f"{m}({args[0]}.permute(0, 2, 3, 1))"
+                                           f".permute(0, 3, 1, 2)")
+
+
 def layer_code(node, shapes):
-    """The LayerCode of ``node`` whose inputs have ``shapes``; ExportError (at the layer's
-    line) if PyTorch cannot compute it exactly."""
+    """The LayerCode of ``node`` whose inputs have ``shapes``, computed as its torch_call
+    says (an nn.Module, a torch.nn.functional call, a Tensor method or an nn.Linear on
+    channels-last positions: what tools that hook modules or patch functions see);
+    ExportError (at the layer's line) if PyTorch cannot compute it exactly so."""
     kind = node.type.name
     a = node.attrs
     x_shape = shapes[0]
-    if kind in ("conv", "pointwise", "depthwise"):
-        return _conv_code(node, x_shape)
+    forms = _forms(node, kind, a, x_shape)
+    code = forms.get(node.torch_call)
+    if code is None:
+        if not forms:
+            raise _error(node, f"layer type {kind} has no PyTorch translation")
+        can = " or ".join(call for call in TORCH_CALLS if call in forms)
+        raise _error(node, f"torch_call {node.torch_call} has no PyTorch form for a {kind} "
+                           f"layer (it can be {can})")
+    return code
+
+
+def _forms(node, kind, a, x_shape):
+    """{torch_call: LayerCode} of every form PyTorch has for the layer (module, the
+    default, is the plain code for a layer that no nn.Module computes: x + y, torch.cat)."""
+    if kind in ("conv", "depthwise"):
+        return {"module": _conv_code(node, x_shape)}
+    if kind == "pointwise":
+        if node.torch_call == "linear" and (a["stride"] != (1, 1) or a["groups"] != 1):
+            raise _error(node, "torch_call linear (an nn.Linear at each position) needs "
+                               "stride 1 and groups 1")
+        bias = "" if a["bias"] else ", bias=False"
+        return {"module": _conv_code(node, x_shape),
+                "linear": _channels_last(f"nn.Linear({x_shape[0]}, {node.shape[0]}{bias})")}
     if kind == "fc":
         c, h, w = x_shape
         bias = "" if a["bias"] else ", bias=False"
         n = a["out"]
-        return LayerCode(f"nn.Linear({c * h * w}, {n}{bias})",
+        code = LayerCode(f"nn.Linear({c * h * w}, {n}{bias})",
                          lambda args, m: f"{m}(torch.flatten({args[0]}, 1)).view(-1, {n}, 1, 1)")
+        return {"module": code, "linear": code}
     if kind == "batchnorm":
-        return LayerCode(f"nn.BatchNorm2d({node.shape[0]})", lambda args, m: f"{m}({args[0]})")
-    if kind == "layernorm":
-        return LayerCode(f"LayerNorm2d({node.shape[0]}, eps=1e-6)",
-                         lambda args, m: f"{m}({args[0]})", ["LayerNorm2d"])
+        return {"module": _module(f"nn.BatchNorm2d({node.shape[0]})")}
+    if kind == "layernorm":   # nn.LayerNorm on channels-last; LayerNorm2d calls F.layer_norm
+        return {"module": _channels_last(f"nn.LayerNorm({node.shape[0]}, eps=1e-6)"),
+                "functional": LayerCode(f"LayerNorm2d({node.shape[0]}, eps=1e-6)",
+                                        lambda args, m: f"{m}({args[0]})", ["LayerNorm2d"])}
     if kind == "layer_scale":
-        return LayerCode(f"LayerScale({node.shape[0]})", lambda args, m: f"{m}({args[0]})",
-                         ["LayerScale"])
+        return {"module": LayerCode(f"LayerScale({node.shape[0]})",
+                                    lambda args, m: f"{m}({args[0]})", ["LayerScale"])}
     if kind in _ACTIVATIONS:
-        template = _ACTIVATIONS[kind]
-        return LayerCode(None, lambda args, m: template.format(args[0]))
+        module, functional, method = _ACTIVATIONS[kind]
+        forms = {"module": _module(module), "functional": _expression(functional)}
+        if method:
+            forms["method"] = _expression(method)
+        return forms
     if kind in ("maxpool", "avgpool"):
-        return _pool_code(node, x_shape)
+        return _pool_forms(node, x_shape)
     if kind == "global_avgpool":
-        return LayerCode(None, lambda args, m: f"F.adaptive_avg_pool2d({args[0]}, 1)")
+        return {"module": _module("nn.AdaptiveAvgPool2d(1)"),
+                "functional": _expression("F.adaptive_avg_pool2d({}, 1)"),
+                "method": _expression("{}.mean((2, 3), keepdim=True)")}
     if kind in ("adaptive_avgpool", "adaptive_maxpool"):
-        size = _pair_text(a["size"])
-        return LayerCode(None, lambda args, m: f"F.{kind[:-4]}_pool2d({args[0]}, {size})")
+        size, name = _pair_text(a["size"]), kind[9:12].capitalize()
+        return {"module": _module(f"nn.Adaptive{name}Pool2d({size})"),
+                "functional": _expression(f"F.{kind[:-4]}_pool2d({{}}, {size})")}
+    if kind == "dropout":
+        rate = a["rate"]
+        return {"module": _module(f"nn.Dropout({rate})"),
+                "functional": _expression(f"F.dropout({{}}, {rate}, self.training)")}
+    code = _plain_code(kind, a)
+    return {"module": code} if code else {}
+
+
+def _plain_code(kind, a):
+    """The code of a layer no nn.Module computes in PyTorch's own models, or None."""
     if kind == "add":
         return LayerCode(None, lambda args, m: " + ".join(args))
     if kind == "multiply":
@@ -218,23 +268,16 @@ def layer_code(node, shapes):
     if kind == "concat":
         return LayerCode(None, lambda args, m: f"torch.cat([{', '.join(args)}], 1)")
     if kind == "split":
-        parts, part = a["parts"], a["part"]
-        return LayerCode(None, lambda args, m: f"{args[0]}.chunk({parts}, 1)[{part}]")
+        return _expression(f"{{}}.chunk({a['parts']}, 1)[{a['part']}]")
     if kind == "slice":
-        start, stop = a["start"], a["stop"]
-        return LayerCode(None, lambda args, m: f"{args[0]}[:, {start or ''}:{stop}]")
+        return _expression(f"{{}}[:, {a['start'] or ''}:{a['stop']}]")
     if kind == "shuffle":
-        groups = a["groups"]
-        return LayerCode(None, lambda args, m: f"channel_shuffle({args[0]}, {groups})",
-                         ["channel_shuffle"])
+        return _expression(f"channel_shuffle({{}}, {a['groups']})", ["channel_shuffle"])
     if kind == "flatten":
-        return LayerCode(None, lambda args, m: f"torch.flatten({args[0]}, 1)[:, :, None, None]")
-    if kind == "dropout":
-        rate = a["rate"]
-        return LayerCode(None, lambda args, m: f"F.dropout({args[0]}, {rate}, self.training)")
+        return _expression("torch.flatten({}, 1)[:, :, None, None]")
     if kind == "identity":
-        return LayerCode(None, lambda args, m: args[0])
-    raise _error(node, f"layer type {kind} has no PyTorch translation")
+        return _expression("{}")
+    return None
 
 
 def _error(node, message):
@@ -278,52 +321,88 @@ def _conv_code(node, shape):
     return LayerCode(init, lambda args, mod: f"{mod}({_f_pad(args[0], rows, cols)})")
 
 
-def _pool_code(node, shape):
-    a, kind = node.attrs, node.type.name
-    k = a["k"]
-    stride = a["stride"] or k
-    ceil_mode = a["ceil_mode"]
+def _pool_pads(node, shape):
+    """(stride, rows, cols, own): the pooling's stride, its ((top, bottom), (left, right))
+    padding, and whether PyTorch's own ``padding=`` can hold it: when it is symmetric
+    (each side is then at most half the window: costcalc.layers refuses more in an
+    explicit padding, and 'same' pads less than the window in all); if not, an F.pad
+    comes first."""
+    stride = node.attrs["stride"] or node.attrs["k"]
     rows, cols = _window_pads(node, shape, stride)
-    function = "F.max_pool2d" if kind == "maxpool" else "F.avg_pool2d"
-    same = a["padding"] == "same"
+    return stride, rows, cols, rows[0] == rows[1] and cols[0] == cols[1]
+
+
+def pooled_elements(node, shape):
+    """Elements of the tensor the exported pooling call receives: C x H x W of its input,
+    or of the F.pad of it, C x (H + top + bottom) x (W + left + right), when the padding
+    is uneven (what ptflops counts; docs/torch.md)."""
+    c, h, w = shape
+    if node.type.name not in ("maxpool", "avgpool"):
+        return c * h * w
+    _, rows, cols, own = _pool_pads(node, shape)
+    return c * h * w if own else c * (h + sum(rows)) * (w + sum(cols))
+
+
+def _tf_counts(size, out, k, stride, before):
+    """Real pixels in each window along one side ('same' padding of ``before`` first)."""
+    return [min(i * stride - before + k, size) - max(i * stride - before, 0) for i in range(out)]
+
+
+def _runs(values):
+    """A list as Python text by runs: [3, 3, 3, 2] -> '[3] * 3 + [2]'."""
+    runs = []
+    for value in values:
+        if runs and runs[-1][0] == value:
+            runs[-1][1] += 1
+        else:
+            runs.append([value, 1])
+    return " + ".join(f"[{v}] * {n}" if n > 1 else f"[{v}]" for v, n in runs)
+
+
+def _pool_forms(node, shape):
+    """{torch_call: LayerCode} of max or average pooling: nn.MaxPool2d / nn.AvgPool2d
+    (module) or F.max_pool2d / F.avg_pool2d (functional), with PyTorch's own padding when
+    it can hold the layer's, else after an F.pad (-inf for max pooling). An uneven 'same'
+    average leaves the padding out as TensorFlow does: the average over the zero-padded
+    window times kh * kw / (real pixels of the window), those counts written out."""
+    a, kind = node.attrs, node.type.name
+    k, ceil_mode = a["k"], a["ceil_mode"]
+    stride, rows, cols, own = _pool_pads(node, shape)
+    name = "MaxPool2d" if kind == "maxpool" else "AvgPool2d"
     kernel, step = _pair_text(k), _pair_text(stride)
     head = f"{kernel}, {step}" if stride != k else kernel
-    symmetric = rows[0] == rows[1] and cols[0] == cols[1]
-    fits = 2 * rows[0] <= k[0] and 2 * cols[0] <= k[1]   # PyTorch's limit on padding
-    ceil = ", ceil_mode=True" if ceil_mode else ""
-    if symmetric and fits:
+    options = ", ceil_mode=True" if ceil_mode else ""
+    wrap, scale = "{}", None
+    tf_average = a["padding"] == "same" and kind == "avgpool"
+    if own:
         pad = (rows[0], cols[0])
-        options = ""
         if pad != (0, 0):
-            options += f", padding={_pair_text(pad)}"
-            if same and kind == "avgpool":
+            options = f", padding={_pair_text(pad)}{options}"
+            if tf_average:
                 options += ", count_include_pad=False"    # TensorFlow leaves it out
-        return LayerCode(None, lambda args, m: f"{function}({args[0]}, {head}{options}{ceil})")
-    if same and kind == "avgpool":
-        pads = f"({cols[0]}, {cols[1]}, {rows[0]}, {rows[1]})"
-        return LayerCode(None, lambda args, m: f"tf_avg_pool({args[0]}, {kernel}, {step}, {pads})",
-                         ["tf_avg_pool"])
-    # padding past half the window, or uneven: pad first, then pool without padding;
-    # with ceil_mode PyTorch's rule then sees another input size, so check the shape
-    if ceil_mode and any(
-            _torch_pool_side(size + before + after, kk, s, 0, True) != out
-            for size, (before, after), kk, s, out in (
-                (shape[1], rows, k[0], stride[0], node.shape[1]),
-                (shape[2], cols, k[1], stride[1], node.shape[2]))):
-        raise _error(node, "PyTorch pools at most half the window of padding, and with "
-                           "ceil_mode a wider padding cannot be written as F.pad before the "
-                           "pooling without changing the output size")
-    value = "float('-inf')" if kind == "maxpool" else None
-    return LayerCode(None, lambda args, m: (
-        f"{function}({_f_pad(args[0], rows, cols, value)}, {head}{ceil})"))
+    else:
+        # an uneven 'same' padding (an explicit one is even): pad first, then pool without padding
+        wrap = _f_pad("{}", rows, cols, "float('-inf')" if kind == "maxpool" else None)
+        if tf_average:
+            down = _runs(_tf_counts(shape[1], node.shape[1], k[0], stride[0], rows[0]))
+            across = _runs(_tf_counts(shape[2], node.shape[2], k[1], stride[1], cols[0]))
+            scale = (f" * {k[0] * k[1]} / ({{0}}.new_tensor({down})[:, None] "
+                     f"* {{0}}.new_tensor({across}))")
+    module = f"nn.{name}({head}{options})"
+    functional = f"F.{name[:3].lower()}_pool2d({wrap}, {head}{options})"
+    if scale is None:
+        return {"module": _module(module, wrap), "functional": _expression(functional)}
+    return {"module": LayerCode(module, lambda args, m: (
+                f"{m}({wrap.format(args[0])})" + scale.format(args[0]))),
+            "functional": _expression(functional.replace("{}", "{0}") + scale)}
 
 
 # ---------------------------------------------------------------- the whole model
 
 class Plan:
     """A graph as PyTorch: ``names`` (an identifier per node), ``codes`` (a LayerCode per
-    node), ``modules`` ([(identifier, init code, node index)] of the layers with
-    parameters or state), ``helpers`` (the helper names used, in HELPERS' order) and
+    node), ``modules`` ([(identifier, init code, node index)] of the layers an nn.Module
+    computes), ``helpers`` (the helper names used, in HELPERS' order) and
     ``class_name``."""
 
     def __init__(self, graph):
@@ -446,10 +525,10 @@ def torch_source(graph, label):
 def build_graph(spec, alpha=1.0, rho=1.0, resolution=None, params=None):
     """The costcalc graph of ``spec`` (a path, shipped name, YAML text, dict or Spec)."""
     from .graph import Settings, build
-    from .shipped import load
+    from .shipped import load_given
     from .spec import Spec
 
-    loaded = spec if isinstance(spec, Spec) else load(spec)
+    loaded = spec if isinstance(spec, Spec) else load_given(spec)[0]
     return build(loaded, Settings(alpha, rho, resolution, params))
 
 

@@ -5,8 +5,8 @@
     model(torch.zeros(1, 3, 160, 160)).shape             # (1, 1000, 1, 1)
 
 ``build`` expands the spec exactly as costcalc counts it and returns a module with one
-submodule per layer that has parameters or state (conv, fc, batch norm, layer norm,
-layer scale), registered under the layer's name made an identifier ('separable1/dw' ->
+submodule per layer that an nn.Module computes (the layer's torch_call, docs/torch.md),
+registered under the layer's name made an identifier ('separable1/dw' ->
 'separable1_dw'), and a forward that runs every layer in order. The code of each layer
 is the one ``costcalc export --torch`` writes (costcalc/export.py), evaluated here.
 
@@ -16,9 +16,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import SpecError, show
 from .export import HELPERS, Plan, build_graph
 
-__all__ = ["build", "from_graph", "CostcalcModule"]
+__all__ = ["build", "from_graph", "CostcalcModule", "LIMITS"]
+
+# What build() asks of a device that holds data (docs/torch.md, docs/errors.md): a
+# module's parameter and buffer values, 4 GB in float32; RegNetY-128GF has 645 million
+LIMITS = {"values": 10**9}
 
 _NAMESPACE = {"torch": torch, "nn": nn, "F": F}
 for _source in HELPERS.values():
@@ -81,20 +86,52 @@ class CostcalcModule(nn.Module):
         return outputs[len(self._steps) - 1] if self._steps else x
 
 
-def from_graph(graph):
-    """The nn.Module of a costcalc Graph (costcalc.graph.build)."""
+def check_memory(graph, device=None):
+    """Refuse (SpecError at the layer's line) a module whose parameters and buffers pass
+    LIMITS['values'] on a device that holds data: the running sum of each layer's params,
+    bn_params and batch norm's running mean and variance (2 per channel). The meta device
+    holds no data and has no limit."""
+    try:
+        kind = torch.device(device or torch.get_default_device()).type
+    except (RuntimeError, TypeError, ValueError):
+        raise SpecError(f"device must be a torch device such as 'cpu' or 'meta', not "
+                        f"{show(device)}", "costcalc") from None
+    if kind == "meta":
+        return
+    limit, total = LIMITS["values"], 0
+    for node in graph.nodes:
+        cost = node.cost
+        total += cost.params + cost.bn_params + (2 * node.shape[0]
+                                                 if node.type.name == "batchnorm" else 0)
+        if total > limit:
+            message = (f"{node.name} ({node.type.name}): the module's parameters and buffers "
+                       f"reach {total:,} values here, past the limit of {limit:,} (docs/torch.md); "
+                       f"build(..., device='meta') makes it without memory for them")
+            pos = node.pos
+            raise pos.error(message) if pos is not None else SpecError(message, "costcalc")
+
+
+def from_graph(graph, device=None):
+    """The nn.Module of a costcalc Graph (costcalc.graph.build), made on ``device``
+    (torch's default device when None) within LIMITS (check_memory)."""
+    check_memory(graph, device)
     plan = Plan(graph)
     cls = type(plan.class_name, (CostcalcModule,), {"__doc__": CostcalcModule.__doc__,
                                                     "__module__": __name__})
-    return cls(graph, plan)
+    if device is None:
+        return cls(graph, plan)
+    with torch.device(device):
+        return cls(graph, plan)
 
 
-def build(spec, alpha=1.0, rho=1.0, resolution=None, params=None):
+def build(spec, alpha=1.0, rho=1.0, resolution=None, params=None, device=None):
     """The nn.Module of ``spec`` (a path, a shipped name, YAML text, a dict or a loaded
     Spec) at width multiplier ``alpha``, resolution multiplier ``rho`` or input side
     ``resolution``, with ``params`` {name: value} overriding the spec's parameters (as
-    ``--set``). Modules are made on torch's default device: ``with torch.device('meta'):``
-    builds one without memory for its weights. A bad spec or setting raises
-    costcalc.errors.SpecError (a ValueError); a layer PyTorch cannot compute exactly,
-    costcalc.export.ExportError (one too)."""
-    return from_graph(build_graph(spec, alpha, rho, resolution, params))
+    ``--set``). Modules are made on ``device`` (torch's default device when None);
+    ``device="meta"`` makes one without memory for its weights, of any size. On another
+    device, parameters and buffers past LIMITS['values'] raise a SpecError at the layer
+    that passes it. A bad spec or setting raises costcalc.errors.SpecError (a
+    ValueError); a layer PyTorch cannot compute exactly, costcalc.export.ExportError
+    (one too)."""
+    return from_graph(build_graph(spec, alpha, rho, resolution, params), device)

@@ -35,56 +35,10 @@ from costcalc.export import (MODULE_ATTRS, build_graph, identifiers,  # noqa: E4
 from costcalc.layers import canonical_types  # noqa: E402
 from costcalc.report import count_totals  # noqa: E402
 from costcalc.torch import build, from_graph  # noqa: E402
+from every_layer import EVERY_LAYER  # noqa: E402  (tests/ is on sys.path, as for conftest)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-EVERY_LAYER = """\
-name: Every layer type
-input: [3, 17, 19]
-layers:
-  - {name: x, type: identity}
-  - {name: c1, type: conv, out: 12, k: 3, stride: 2, input: input}
-  - {name: c2, type: conv, out: 12, k: [3, 5], stride: [1, 2], dilation: 2, groups: 3, bias: true}
-  - {name: c3, type: conv, out: 12, k: 3, padding: [2, 1]}
-  - {name: c4, type: conv2d, out: 12, k: 3, padding: valid}
-  - {name: pw, type: pointwise, out: 24, groups: 4, stride: 2, bias: true}
-  - {name: dw, type: depthwise, k: 3, stride: 2, multiplier: 2, bias: true}
-  - {name: train, type: batchnorm}
-  - {name: forward, type: layernorm}
-  - {name: 1, type: layer_scale}
-  - {name: a/b, type: relu}
-  - {type: relu6}
-  - {type: leaky_relu}
-  - {type: sigmoid}
-  - {type: tanh}
-  - {type: hswish}
-  - {type: swish}
-  - {type: hardsigmoid}
-  - {type: gelu}
-  - {name: se_pool, type: global_avgpool}
-  - {name: se_gate, type: sigmoid}
-  - {name: scaled, type: multiply, inputs: [gelu1, se_gate]}
-  - {name: add, type: add, inputs: [scaled, gelu1, scaled]}
-  - {name: mp_same, type: maxpool, k: 3, stride: 2, input: c1}
-  - {name: ap_same, type: avgpool, k: 3, stride: 2, input: c1}
-  - {name: ap_sym, type: avgpool, k: 3, stride: 1, input: c1}
-  - {name: mp_ceil, type: maxpool, k: 3, stride: 2, padding: 1, ceil_mode: true, input: c1}
-  - {name: ap_ceil, type: avgpool, k: 2, stride: 2, padding: [1, 0], ceil_mode: true, input: c1}
-  - {name: mp_valid, type: maxpool, k: [2, 1], padding: valid, input: c1}
-  - {name: amp, type: adaptive_maxpool, size: [5, 3], input: c1}
-  - {name: aap, type: adaptive_avgpool, size: 4, input: c1}
-  - {name: cat, type: concat, inputs: [mp_same, ap_same]}
-  - {name: third, type: split, parts: 3, part: 1}
-  - {name: sl, type: slice, start: 2, stop: 7, input: cat}
-  - {name: sl0, type: slice, stop: 6, input: cat}
-  - {name: shuf, type: shuffle, groups: 3}
-  - {name: drop, type: dropout, rate: 0.1}
-  - {name: sd, type: stochastic_depth, rate: 0.2}
-  - {name: flat, type: flatten}
-  - {name: fc1, type: fc, out: 10, bias: false, input: add}
-  - {name: fc2, type: fc, out: 7}
-  - {name: prob, type: softmax}
-"""
 
 
 # --------------------------------------------------------------------------- the cross-check
@@ -237,11 +191,15 @@ def test_every_layer_type_on_the_cpu(every_layer_cpu):
     assert record == {n.name: n.shape for n in model.graph.nodes}
     assert torch.allclose(out.sum(1), torch.ones(2, 1, 1))      # softmax over channels
     assert not cross_check(model, device="cpu")
+    # every layer an nn.Module computes has one (torch_call module, the default): all but
+    # tensor code (+, *, torch.cat, chunk, slicing, the shuffle, flatten, the identities);
     # the layer names that are nn.Module attributes or not identifiers get a prefix
-    assert model.module_names == {
-        "c1": "c1", "c2": "c2", "c3": "c3", "c4": "c4", "pw": "pw", "dw": "dw",
-        "train": "layer_train", "forward": "layer_forward", "1": "layer_1",
-        "fc1": "fc1", "fc2": "fc2"}
+    plain = {"x", "scaled", "add", "cat", "third", "sl", "sl0", "shuf", "sd", "flat"}
+    renamed = {"train": "layer_train", "forward": "layer_forward", "1": "layer_1",
+               "a/b": "a_b"}
+    assert model.module_names == {name: renamed.get(name, name) for name in model.layer_names
+                                  if name not in plain}
+    assert type(model.a_b) is torch.nn.ReLU and type(model.gelu1) is torch.nn.GELU
     assert model.dw.groups == 24 and model.dw.out_channels == 48   # multiplier 2
     assert model.c2.dilation == (2, 2) and model.c2.groups == 3
     assert tuple(model.layer_1.gamma.shape) == (48, 1, 1)
@@ -517,17 +475,66 @@ def test_a_layer_pytorch_cannot_compute_is_an_error():
 
 
 def test_names_and_text_in_the_file_are_safe(tmp_path):
-    """Layer names and a spec name with quotes, line breaks and code end up as comments and
-    identifiers only: the file compiles and defines exactly the expected names."""
-    spec = {"name": 'Evil"""\nimport os', "input": [3, 8, 8], "layers": [
-        {"name": "a\nimport os; os.system('x')", "type": "conv", "out": 4, "k": 3},
+    """Layer names and a spec name with quotes and code (line breaks are refused in a
+    spec, docs/errors.md; the label may hold one) end up as comments and identifiers only:
+    the file compiles and defines exactly the expected names."""
+    spec = {"name": 'Evil"""; import os', "input": [3, 8, 8], "layers": [
+        {"name": "a\"\"\"; import os; os.system('x')", "type": "conv", "out": 4, "k": 3},
         {"name": "b'); print('", "type": "relu"},
         {"name": "__init__", "type": "batchnorm"}]}
     text = torch_source(build_graph(spec), "evil\nspec")
     assert "\nimport os" not in text.replace("\nimport torch", "")
+    assert not any(line.lstrip().startswith("import os") or ('"""; import' in line and
+                                                              "#" not in line)
+                   for line in text.splitlines()), text
     namespace = {}
     exec(compile(text, "evil.py", "exec"), namespace)
     model = namespace["build_model"]()
     assert [n for n, _ in model.named_children()] == [
-        "a_import_os__os_system__x__", "layer___init__"]
+        "a_____import_os__os_system__x__", "b____print__", "layer___init__"]
     assert model(torch.zeros(1, 3, 8, 8)).shape == (1, 4, 8, 8)
+
+
+# --------------------------------------------------------------------------- memory
+
+HUGE = ("name: huge\ninput: [4096, 1, 1]\nlayers:\n  - {type: relu}\n"
+        "  - {name: fc, type: fc, out: 1000000}\n")
+
+
+def test_a_module_past_the_memory_limit_is_refused_at_its_layer():
+    """4096 x 10^6 weights + 10^6 biases = 4,097,000,000 values (16 GB in float32): a
+    SpecError at the fc's line before torch is asked for memory; on the meta device it is
+    built, and exact."""
+    from costcalc.torch import LIMITS
+
+    assert LIMITS["values"] == 10**9
+    with pytest.raises(SpecError) as caught:
+        build(HUGE)
+    assert str(caught.value) == (
+        "<text>:5:5: error: fc (fc): the module's parameters and buffers reach "
+        "4,097,000,000 values here, past the limit of 1,000,000,000 (docs/torch.md); "
+        "build(..., device='meta') makes it without memory for them")
+    model = build(HUGE, device="meta")
+    assert model.fc.weight.device.type == "meta" and not cross_check(model)
+    with torch.device("meta"):
+        assert not cross_check(build(HUGE))
+    with pytest.raises(SpecError, match="^costcalc: error: device must be a torch device "
+                                        "such as 'cpu' or 'meta', not 'nowhere'$"):
+        build(HUGE, device="nowhere")
+
+
+def test_the_memory_limit_counts_parameters_and_buffers(monkeypatch):
+    """conv 3 -> 4, k 3: 108 weights; batch norm of 4: 8 parameters and 8 running
+    statistics: 124 values, built at a limit of 124 and refused at 123, at the batch norm."""
+    from costcalc import torch as target
+
+    spec = ("name: s\ninput: [3, 8, 8]\nlayers:\n  - {type: conv, out: 4, k: 3}\n"
+            "  - {type: batchnorm}\n")
+    monkeypatch.setitem(target.LIMITS, "values", 124)
+    model = build(spec, device="cpu")
+    assert sum(t.numel() for t in model.parameters()) + sum(
+        t.numel() for t in model.buffers() if t.is_floating_point()) == 124
+    monkeypatch.setitem(target.LIMITS, "values", 123)
+    with pytest.raises(SpecError, match=r"^<text>:5:5: error: batchnorm1 \(batchnorm\): .* "
+                                        r"reach 124 values"):
+        build(spec, device="cpu")
