@@ -11,7 +11,7 @@ import re
 
 
 from .errors import SpecError, SpecErrors, check_keys, did_you_mean, gather, show, unknown_keys
-from .expr import FUNCTIONS, ExprError, is_template, make_divisible, substitute
+from .expr import FUNCTIONS, ExprError, make_divisible, substitute
 from .yamlload import Map, check_data, load, load_file
 
 TOP_KEYS = ("name", "source", "description", "notes", "input", "padding", "params", "width",
@@ -263,18 +263,19 @@ def _label(option, name, value):
     return f"{option}[{show(name)}] = {show(value)}"
 
 
-_KINDS = ((bool, "true or false"), ((int, float), "a number"), (str, "text"),
-          (list, "a list"), (dict, "a mapping"))
+_KINDS = ((bool, "true or false"), ((int, float), "a number"), (list, "a list"),
+          (dict, "a mapping"))
 
 
 def _check_override(param, value, label):
-    """An override is one of the parameter's choices, or of its written default's kind."""
+    """An override is one of the parameter's choices, or of its written default's kind
+    (a number, true/false, a list, a mapping; a text default takes any value)."""
     if param.choices is not None:
         if value not in param.choices:
             raise SpecError(f"{label}: {show(value)} is not one of "
                             f"{', '.join(map(str, param.choices))}", "costcalc")
         return
-    if is_template(param.default):
+    if isinstance(param.default, str):   # a template, or a word such as 'auto' beside numbers
         return
     for types, kind in _KINDS:
         if isinstance(param.default, types):
