@@ -533,8 +533,11 @@ def build_graph(spec, alpha=1.0, rho=1.0, resolution=None, params=None):
 
 
 def write_torch(spec, path, alpha=1.0, rho=1.0, resolution=None, params=None, stream=None):
-    """Write the PyTorch file of ``spec`` to ``path`` ('-': ``stream``); return the graph."""
-    graph = build_graph(spec, alpha, rho, resolution, params)
+    """Write the PyTorch file of ``spec`` (the command line's SPEC: a path or a shipped
+    name, never YAML text) to ``path`` ('-': ``stream``); return the graph."""
+    from .shipped import load
+
+    graph = build_graph(load(spec), alpha, rho, resolution, params)
     text = torch_source(graph, spec if isinstance(spec, str) and "\n" not in spec
                         else graph.spec.path)
     if path == "-":

@@ -83,9 +83,9 @@ def test_model_size():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"index_bits": 4}, "needs a --density below 1"),
-    ({"density": 0}, "--density must be a fraction in (0, 1]"),
-    ({"activation_bits": 12}, "--activation-bits must be one of 32, 16, 8"),
+    ({"index_bits": 4}, "needs a density below 1"),   # the library's own argument names
+    ({"density": 0}, "error: density must be a fraction in (0, 1]"),
+    ({"activation_bits": 12}, "error: activation_bits must be one of 32, 16, 8"),
     ({"hardware": "toaster"}, "unknown hardware 'toaster'"),
 ])
 def test_bad_memory_options(kwargs, message):
