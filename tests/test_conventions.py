@@ -76,7 +76,7 @@ def test_header_json_compare_and_sweep_name_the_convention(run_cli):
     assert [r["convention"] for r in reports] == ["paper", "torch"]
     assert reports[1]["totals"]["params"] - reports[0]["totals"]["params"] == \
         reports[0]["totals"]["bn_params"]
-    sweep = json.loads(run_cli("sweep", "resnet18", "--alpha", "1,0.5", "--convention",
+    sweep = json.loads(run_cli("sweep", "resnet18", "--resolution", "224,160", "--convention",
                                "torch", "--format", "json").out)
     assert sweep["convention"] == "torch"
     assert sweep["points"][0]["params"] == META["resnet18"]["num_params"]

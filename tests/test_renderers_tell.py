@@ -87,7 +87,7 @@ def test_summary_describes_the_convention(run_cli, convention, fmt):
 def test_compare_and_sweep_notes_name_the_convention(run_cli):
     """The note under compare and sweep says what the convention counts, not the papers'
     'weights + biases' alone."""
-    result = run_cli("sweep", "resnet50", "--alpha", "1,0.5", "--convention", "fvcore")
+    result = run_cli("sweep", "resnet50", "--resolution", "224,112", "--convention", "fvcore")
     assert result.code == 0, result.err
     text = " ".join(result.out.split())
     assert "Under the fvcore convention:" in text and "batch norm's scale and shift" in text
