@@ -322,7 +322,10 @@ def check_all(paths):
 
     targets, results = spec_files(paths)
     if not targets and not results:
-        raise SpecError("no spec files (*.yaml, *.yml) to check", " ".join(paths) or "costcalc")
+        if len(paths) == 1:
+            raise SpecError("no spec files (*.yaml, *.yml) to check", paths[0])
+        raise SpecError(f"no spec files (*.yaml, *.yml) to check in {', '.join(paths)}",
+                        "costcalc")
     for target in targets:
         try:
             spec = shipped.load(target)

@@ -507,3 +507,17 @@ def test_a_problem_is_written_once_when_stdout_and_stderr_are_one_file(tmp_path)
                            capture_output=True, text=True, env=env)
     assert "unknown attribute 'bogus'" in apart.stdout
     assert apart.stderr.startswith(f"{spec}:4:32: error: unknown attribute 'bogus'")
+
+
+def test_no_spec_files_names_each_folder_as_a_path_or_in_the_message(run_cli, tmp_path):
+    """An empty folder is the PATH of its error line; two of them are named in the message
+    of a costcalc: line (it wrote 'a b: error: ...', a path that does not exist)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    one = run_cli("check", empty)
+    assert one.code == 2
+    assert one.err == f"{empty}: error: no spec files (*.yaml, *.yml) to check\n"
+    two = run_cli("check", empty, empty)
+    assert two.code == 2
+    assert two.err == (f"costcalc: error: no spec files (*.yaml, *.yml) to check in "
+                       f"{empty}, {empty}\n")
