@@ -500,15 +500,28 @@ def mermaid_title(text):
     return json.dumps(visible(text)).replace("%", "\\x25")
 
 
+MERMAID_MAX_EDGES = 500   # Mermaid's default maxEdges: a diagram with more is not drawn
+
+
 def render_mermaid(report, out, **_):
-    """Mermaid flowchart (renders in GitHub's markdown): the same boxes and edges."""
+    """Mermaid flowchart (renders in GitHub's markdown): the same boxes and edges. Past
+    Mermaid's default limit of MERMAID_MAX_EDGES edges, a note on stderr says so (the
+    limit is a secure setting: no diagram can raise it, only the page that renders it)."""
     out.write(f"---\ntitle: {mermaid_title(title(report))}\n---\nflowchart TD\n")
+    edges = 0
     for node, lines, inputs in graph_nodes(report):
         shape = ("([", "])") if node == "input" else ("[", "]")
         label = "<br/>".join(map(mermaid_text, lines))
         out.write(f'  {node}{shape[0]}"{label}"{shape[1]}\n')
         for source in inputs:
             out.write(f"  {source} --> {node}\n")
+        edges += len(inputs)
+    if edges > MERMAID_MAX_EDGES:
+        import sys
+        sys.stderr.write(f"costcalc: note: {edges:,} edges, past Mermaid's default limit of "
+                         f"{MERMAID_MAX_EDGES} (maxEdges): Mermaid draws it only where the page "
+                         f"calls mermaid.initialize({{maxEdges: {edges}}}); --format dot has "
+                         f"no limit\n")
 
 
 RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv,

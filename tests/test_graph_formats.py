@@ -87,3 +87,18 @@ def test_names_are_escaped(run_cli, tmp_path):
     assert 'label="a\\"b<c>\\nconv 1x1' in dot
     mermaid = run_cli(spec, "--format", "mermaid").out
     assert "a#34;b#60;c#62;<br/>conv 1x1" in mermaid   # entity codes of " < >
+
+
+def test_mermaid_past_its_default_edge_limit_says_so(run_cli):
+    """Mermaid draws no flowchart of more than 500 edges unless the page raises its secure
+    maxEdges setting (found by the fuzzer: EfficientNetV2-S's 611 edges): costcalc writes
+    the diagram and a one-line note; under the limit, no note."""
+    big = run_cli("efficientnet_v2", "--format", "mermaid")
+    edges = sum(1 for line in big.out.splitlines() if " --> " in line)
+    assert big.code == 0 and edges > 500
+    assert big.err == (f"costcalc: note: {edges:,} edges, past Mermaid's default limit of 500 "
+                       f"(maxEdges): Mermaid draws it only where the page calls "
+                       f"mermaid.initialize({{maxEdges: {edges}}}); --format dot has no limit\n")
+    small = run_cli("mobilenet", "--format", "mermaid")
+    assert sum(1 for line in small.out.splitlines() if " --> " in line) <= 500
+    assert small.code == 0 and small.err == ""
