@@ -163,10 +163,9 @@ def refuse_idle_options(fmt):
             click.echo(f"costcalc: note: {option} does nothing with --format {fmt}: {shown}",
                        err=True)
         else:
-            names = ", ".join(formats[:-1]) + " and " + formats[-1] if len(formats) > 1 \
-                else formats[0]
+            from .render import listed
             raise click.UsageError(f"{option} does nothing with --format {fmt}: it is for "
-                                   f"--format {names}")
+                                   f"--format {listed(formats)}")
 
 
 def parse_sets(values):
