@@ -1,5 +1,5 @@
 """``python -m costcalc`` is the ``costcalc`` command."""
-from .cli import main
+from costcalc.cli import main
 
 if __name__ == "__main__":
     main()

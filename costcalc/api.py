@@ -9,8 +9,11 @@ the line the command line prints.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Optional, Sequence, Union
+
+from costcalc.core.errors import SpecError, SpecErrors
 
 SpecArg = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 """A spec: a path, a shipped name, YAML text or a dict."""
@@ -142,7 +145,7 @@ class Report(dict):
         for row in self["layers"]:
             if row["name"] == name:
                 return Layer.from_dict(row)
-        from .errors import did_you_mean
+        from costcalc.core.errors import did_you_mean
 
         names = [row["name"] for row in self["layers"]]
         raise KeyError(f"no layer {name!r} in {self['name']}{did_you_mean(str(name), names)}")
@@ -162,7 +165,7 @@ class Report(dict):
         exact counts, every name escaped."""
         from html import escape
 
-        from .render import shape_text, shown_layers, title
+        from costcalc.output.render import shape_text, shown_layers, title
 
         head = ("Layer", "Type", "Output", "Mult-adds", "Params")
 
@@ -191,7 +194,7 @@ class Report(dict):
         line break: the command line's own writer (render.write_json)."""
         import io
 
-        from .render import write_json
+        from costcalc.output.render import write_json
 
         out = io.StringIO()
         write_json(self, out, compact)
@@ -236,23 +239,50 @@ class Sweep:
 
 def analyze(spec: SpecArg, alpha: float = 1.0, rho: float = 1.0,
             resolution: Optional[int] = None, overrides: Optional[Mapping[str, Any]] = None,
-            **options: Any) -> Report:
+            flops: bool = False, standard_conv: bool = False, explain: bool = False,
+            convention: str = "paper", activation_bits: Optional[int] = None,
+            weight_bits: Optional[int] = None, density: Optional[float] = None,
+            index_bits: Optional[int] = None, hardware: Optional[str] = None) -> Report:
     """``costcalc SPEC``: the report of ``spec`` (a path, a shipped name, YAML text or a
     dict) at the width multiplier ``alpha`` and resolution multiplier ``rho`` (or input side
-    ``resolution``), with ``overrides`` of the spec's parameters; ``options`` as
-    costcalc.analyze (``flops``, ``standard_conv``, ``explain``, ``convention``...)."""
-    from . import analyze as analyze_spec
+    ``resolution``), with ``overrides`` of the spec's parameters; ``standard_conv`` and
+    ``explain`` as the options of the same names (docs/explain.md), ``convention`` a name of
+    docs/conventions.md, the memory, model-size and roofline options as docs/memory.md."""
+    from costcalc.analysis import pipeline
 
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
-    return analyze_spec(spec, alpha, rho, resolution, overrides, **options)
+    try:
+        return Report(pipeline.report(spec, alpha, rho, resolution, overrides, flops,
+                                      standard_conv, explain, convention, activation_bits,
+                                      weight_bits, density, index_bits, hardware, text_ok=True))
+    except SpecError as exc:
+        raise in_library_words(exc) from None
+
+
+_ARGUMENTS = {"set": "overrides"}   # options whose argument has another name
+
+
+def in_library_words(error):
+    """``error`` (a SpecError) as the library says it: each option of the command line
+    named as the argument it is (``--activation-bits`` as ``activation_bits``, ``--set``
+    as ``overrides``)."""
+    def words(e):
+        message = re.sub(r"--(alpha|rho|resolution|flops|explain|standard-conv|convention|"
+                         r"activation-bits|weight-bits|density|index-bits|hardware|set)\b",
+                         lambda m: _ARGUMENTS.get(m.group(1), m.group(1).replace("-", "_")),
+                         e.message)
+        return SpecError(message, e.path, e.line, e.col)
+
+    if isinstance(error, SpecErrors):
+        return SpecErrors([words(e) for e in error.errors])
+    return words(error)
+
 
 
 def _cli_error(exc: Exception) -> ValueError:
     """A click usage error as the SpecError the library raises: the CLI's line, with the
     options named as the library's arguments."""
-    from . import in_library_words
-    from .errors import SpecError
 
     message = exc.format_message().replace("'SPEC...'", "specs")
     return in_library_words(SpecError(message, "costcalc"))
@@ -260,7 +290,7 @@ def _cli_error(exc: Exception) -> ValueError:
 
 def _spec_name(spec: Any, where: str) -> str:
     """A path (text or os.PathLike) or a shipped name, as text; else a SpecError."""
-    from .errors import SpecError, show
+    from costcalc.core.errors import show
 
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
@@ -274,8 +304,8 @@ def _spec_name(spec: Any, where: str) -> str:
 def _grid(values: Any, name: str, integer: bool = False) -> tuple[str, ...]:
     """A list of the library's multipliers (``alphas``, ``rhos``) or input sides
     (``resolutions``), checked as such, as the option text the sweep reads."""
-    from .errors import SpecError, show
-    from .graph import check_settings
+    from costcalc.core.errors import show
+    from costcalc.core.model import check_settings
 
     if values is None:
         return ()
@@ -296,8 +326,7 @@ def _grid(values: Any, name: str, integer: bool = False) -> tuple[str, ...]:
 
 def _overrides(overrides: Any) -> dict[str, Any]:
     """The library's ``overrides``: a mapping of parameter name to a value that is data."""
-    from .errors import SpecError
-    from .yamlload import check_data
+    from costcalc.core.yamlload import check_data
 
     if overrides is None:
         return {}
@@ -316,10 +345,8 @@ def compare(specs: Sequence[SpecArg], alpha: float = 1.0, rho: float = 1.0,
     arguments apply to every column that does not set its own."""
     import click
 
-    from . import compare as compare_module
-    from . import in_library_words
-    from .errors import SpecError
-    from .graph import check_settings
+    from costcalc.analysis import compare as compare_module
+    from costcalc.core.model import check_settings
 
     if isinstance(specs, (str, bytes, Mapping)) or not isinstance(specs, Sequence) or not specs:
         raise SpecError("compare needs a list of one or more specs", "costcalc")
@@ -342,10 +369,8 @@ def sweep(spec: SpecArg, alphas: Sequence[float] = (1.0,),
     and every rho (or input side in ``resolutions``), alpha-major."""
     import click
 
-    from . import in_library_words
-    from . import sweep as sweep_module
-    from .errors import SpecError
-    from .shipped import load
+    from costcalc.analysis import sweep as sweep_module
+    from costcalc.lang.shipped import load
 
     spec = _spec_name(spec, "spec")
     grids = _grid(alphas, "alphas"), _grid(rhos, "rhos"), _grid(resolutions, "resolutions", True)

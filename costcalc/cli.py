@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from .errors import SpecError, one_line
+from costcalc.core.errors import SpecError, one_line
 
 FORMATS = ("table", "json", "csv", "markdown")
 POSITIVE = click.FloatRange(min=0, min_open=True)
@@ -101,7 +101,7 @@ def _completions(names, incomplete, files=False):
 
 def complete_spec(ctx, param, incomplete):
     """Shell completion of SPEC: every name `costcalc list` shows, and file paths."""
-    from . import shipped
+    from costcalc.lang import shipped
 
     if "/" in incomplete or "@" in incomplete:
         return _completions((), incomplete, files=True)
@@ -110,14 +110,14 @@ def complete_spec(ctx, param, incomplete):
 
 
 def complete_convention(ctx, param, incomplete):
-    from .conventions import conventions
+    from costcalc.counting.conventions import conventions
 
     return _completions(conventions(), incomplete)
 
 
 def complete_hardware(ctx, param, incomplete):
     """The shipped hardware profiles, and file paths (a profile of your own)."""
-    from . import memory
+    from costcalc.analysis import memory
 
     return _completions(memory._profiles(memory._HARDWARE), incomplete, files=True)
 
@@ -163,7 +163,7 @@ def refuse_idle_options(fmt):
             click.echo(f"costcalc: note: {option} does nothing with --format {fmt}: {shown}",
                        err=True)
         else:
-            from .render import listed
+            from costcalc.output.render import listed
             raise click.UsageError(f"{option} does nothing with --format {fmt}: it is for "
                                    f"--format {listed(formats)}")
 
@@ -213,7 +213,7 @@ def convention_option(func):
 def _set_color(ctx, param, value):
     """textable.COLOR = value, without importing textable for nothing (start-up time)."""
     if value != "auto" or "costcalc.textable" in sys.modules:
-        from . import textable
+        from costcalc.output import textable
 
         textable.COLOR = value
 
@@ -251,12 +251,12 @@ def memory_options(func):
 def analyse(spec_arg, alpha, rho, resolution, sets, flops=False, standard_conv=False,
             explain=False, convention="paper", memory=None, lazy_rows=False):
     """The report of one spec as the options ask for it (costcalc.analyze)."""
-    from . import _report
+    from costcalc.analysis.pipeline import report
 
     memory = dict(memory or {})
     if memory.get("activation_bits") is not None:
         memory["activation_bits"] = int(memory["activation_bits"])
-    return _report(spec_arg, alpha, rho, resolution, parse_sets(sets), flops, standard_conv,
+    return report(spec_arg, alpha, rho, resolution, parse_sets(sets), flops, standard_conv,
                    explain, convention, **memory, lazy_rows=lazy_rows)
 
 
@@ -300,7 +300,7 @@ def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, 
            by, depth, compact, convention, activation_bits, weight_bits, density, index_bits,
            hardware):
     """The per-layer report and totals of one architecture."""
-    from .render import RENDERERS
+    from costcalc.output.render import RENDERERS
 
     memory = {"activation_bits": activation_bits, "weight_bits": weight_bits,
               "density": density, "index_bits": index_bits, "hardware": hardware}
@@ -310,13 +310,13 @@ def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, 
     options = {"all_layers": all_layers, "by": by or ("type",), "depth": depth,
                "compact": compact}
     if explain:
-        from .explain import render
+        from costcalc.analysis.explain import render
         render(data, fmt, sys.stdout, **options)
     else:
         RENDERERS[fmt](data, sys.stdout, **options)
     if fmt == "table" and any(v is not None for v in memory.values()):   # markdown: its own
-        from .memory import text
-        from .textable import width
+        from costcalc.analysis.memory import text
+        from costcalc.output.textable import width
         sys.stdout.write("\n" + "\n".join(text(data, width())) + "\n")
 
 
@@ -333,8 +333,9 @@ def check_command(paths, fmt):
     Exit status 1 if any is outside its tolerance, 2 if a spec could not be checked
     (each such problem is also one line on stderr).
     """
-    from . import check, shipped
-    from .render import CHECK_RENDERERS
+    from costcalc.analysis import check
+    from costcalc.lang import shipped
+    from costcalc.output.render import CHECK_RENDERERS
 
     refuse_idle_options(fmt)
     results = check.check_all(paths or shipped.names())
@@ -371,7 +372,7 @@ def compare_command(specs, alpha, rho, resolution, sets, fmt, sections, conventi
     SPEC@alpha=0.5,rho=0.714,groups=8,convention=fvcore gives a column its own settings
     (docs/compare.md); the options apply to every column unless it overrides them.
     """
-    from .compare import RENDERERS, run
+    from costcalc.analysis.compare import RENDERERS, run
 
     refuse_idle_options(fmt)
     RENDERERS[fmt](run(specs, alpha, rho, resolution, parse_sets(sets), convention),
@@ -397,7 +398,7 @@ def compare_command(specs, alpha, rho, resolution, sets, fmt, sections, conventi
 @color_option
 def sweep_command(spec, alphas, rhos, resolutions, sets, fmt, layout, plot_path, convention):
     """The mult-adds and params of SPEC over a grid of multipliers (docs/sweep.md)."""
-    from .sweep import main as sweep_main
+    from costcalc.analysis.sweep import main as sweep_main
 
     refuse_idle_options(fmt)
     sweep_main(spec, alphas, rhos, resolutions, parse_sets(sets), fmt, layout, plot_path,
@@ -409,7 +410,7 @@ def schema_command():
     """The JSON Schema of the spec language (for editors; docs/spec-language.md)."""
     import json
 
-    from .schema import schema
+    from costcalc.lang.schema import schema
 
     click.echo(json.dumps(schema(), indent=2))
 
@@ -422,7 +423,7 @@ def schema_command():
                    "('-': standard output).")
 def export_command(spec, alpha, rho, resolution, sets, torch_path):
     """Write SPEC as a PyTorch nn.Module that needs only torch (docs/torch.md)."""
-    from .export import write_torch
+    from costcalc.interop.export import write_torch
 
     graph = write_torch(spec, torch_path, alpha, rho, resolution, parse_sets(sets), sys.stdout)
     if torch_path != "-":
@@ -433,8 +434,8 @@ def export_command(spec, alpha, rho, resolution, sets, torch_path):
 @cli.command(name="list")
 def list_command():
     """The shipped specs and the variants of the family specs, one line each."""
-    from . import shipped
-    from .textable import clip, width
+    from costcalc.lang import shipped
+    from costcalc.output.textable import clip, width
 
     lines = []
     for name in shipped.names():

@@ -9,7 +9,7 @@ Three parts:
   ``check``; no traceback; every stderr line a one-line error; strict and consistent JSON
   reports; byte-identical output when run twice). Returns a ``Failure`` or None.
 - hypothesis strategies: specs generated from the language's own declarations
-  (``costcalc.layers.TYPES``, ``costcalc.graph.*_KEYS``, ``costcalc.spec.TOP_KEYS``),
+  (``costcalc.layers.TYPES``, ``costcalc.lang.entries.*_KEYS``, ``costcalc.lang.spec.TOP_KEYS``),
   mutations of every shipped spec, hostile YAML text and hostile command-line options.
 
 Everything here reads the declarations at run time, so a new layer type, attribute kind
@@ -779,7 +779,9 @@ def regression_cases():
 
 def declarations():
     """What the spec language declares, read from costcalc at run time."""
-    from costcalc import graph, layers, spec
+    from costcalc import layers
+    from costcalc.lang import entries as graph
+    from costcalc.lang import spec
     types = {}
     for name, layer_type in layers.TYPES.items():
         attrs = {key: (kind, None if default is layers.REQUIRED else default,
@@ -937,7 +939,7 @@ def hardware_file():
     profiles, each a valid one with one figure replaced, or with up to two keys deleted
     and up to two values replaced, by figures at and just past their limits, denormal, infinite, NaN or hostile tokens,
     precisions, names, sources and notes of any type, or a misspelt key."""
-    from costcalc import memory
+    from costcalc.analysis import memory
 
     limits = [float(v) * f for pair in memory.FIGURE_LIMITS.values() for v in pair
               for f in (0.999999, 1.0, 1.000001)]

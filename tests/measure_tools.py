@@ -1,6 +1,6 @@
 """Measure two third-party FLOPs counters, fvcore and ptflops, on every zoo model.
 
-For each zoo variant (the names of ``costcalc.shipped.variants()``: torchvision CNN
+For each zoo variant (the names of ``costcalc.lang.shipped.variants()``: torchvision CNN
 classifiers) this builds ``torchvision.models.get_model(name, weights=None)`` on the CPU
 (``aux_logits=False, init_weights=False`` for googlenet and inception_v3, as
 tests/zoo_reference.py does), in eval mode, and runs under ``torch.no_grad()``:
@@ -29,7 +29,7 @@ costcalc mult-add count to the largest, and the file is written after each one.
 
 The counts depend on shapes only, not on values; PyTorch's meta device cannot be used
 because fvcore traces the model with torch.jit, which fails on meta tensors.
-tests/test_conventions.py reproduces these integers from the specs under costcalc/conventions.yaml.
+tests/test_conventions.py reproduces these integers from the specs under costcalc/counting/conventions.yaml.
 """
 import argparse
 import contextlib
@@ -90,7 +90,7 @@ def zoo_sides():
     """{name: input side} of every zoo variant, ordered by costcalc's mult-adds."""
     sys.path.insert(0, str(ROOT))
     from costcalc import analyze
-    from costcalc.shipped import variants
+    from costcalc.lang.shipped import variants
 
     reports = {name: analyze(name) for name in variants()}
     order = sorted(reports, key=lambda n: (reports[n]["totals"]["mult_adds"], n))

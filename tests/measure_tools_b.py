@@ -1,6 +1,6 @@
 """Measure two third-party counters, thop and torchinfo, on every zoo model.
 
-For each zoo variant (a torchvision name in ``costcalc.shipped.variants()``) this builds
+For each zoo variant (a torchvision name in ``costcalc.lang.shipped.variants()``) this builds
 ``torchvision.models.get_model(name, weights=None)`` (googlenet and inception_v3 with
 ``aux_logits=False, init_weights=False``), puts it in eval mode and runs, on a zeros image
 (1, 3, R, R) with R the costcalc variant's input side:
@@ -60,7 +60,7 @@ def zoo_sides():
     """{name: input side} of every zoo variant, smallest mult-adds first."""
     sys.path.insert(0, str(ROOT))
     from costcalc import analyze
-    from costcalc.shipped import variants
+    from costcalc.lang.shipped import variants
 
     rows = []
     for name in variants():

@@ -4,8 +4,8 @@ numbers printed in the papers."""
 import pytest
 
 from costcalc import analyze
-from costcalc.check import run
-from costcalc.shipped import load
+from costcalc.analysis.check import run
+from costcalc.lang.shipped import load
 
 M = 10**6
 

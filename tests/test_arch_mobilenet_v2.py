@@ -9,8 +9,8 @@ import math
 import pytest
 
 from costcalc import analyze
-from costcalc.check import run
-from costcalc.shipped import load
+from costcalc.analysis.check import run
+from costcalc.lang.shipped import load
 
 # Table 2 of the paper: expansion t, output channels c, repeats n, first stride s
 TABLE2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),

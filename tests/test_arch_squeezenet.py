@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from costcalc.graph import Settings, build
-from costcalc.report import make_report
-from costcalc.shipped import load
+from costcalc.build.graph import Settings, build
+from costcalc.analysis.report import make_report
+from costcalc.lang.shipped import load
 
 
 def report(name, **settings):

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from costcalc import shipped
+from costcalc.lang import shipped
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent

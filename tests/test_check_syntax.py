@@ -4,9 +4,9 @@ import textwrap
 
 import pytest
 
-from costcalc import check
-from costcalc.errors import SpecError
-from costcalc.spec import load_spec
+from costcalc.analysis import check
+from costcalc.core.errors import SpecError
+from costcalc.lang.spec import load_spec
 
 # one 3x3 conv from 3 to 8 channels on 10x10: 3*3*3*8*10*10 = 21,600 mult-adds, 216 params
 SPEC = """

@@ -120,7 +120,7 @@ def test_list_shows_the_shipped_specs(run_cli, columns):
     assert result.code == 0
     lines = result.out.splitlines()
     assert any(line.startswith("mobilenet ") and "MobileNet" in line for line in lines)
-    from costcalc import shipped
+    from costcalc.lang import shipped
     files = list((pathlib.Path(__file__).parent.parent / "specs").glob("*.yaml"))
     named_apart = [v for v, (family, _) in shipped.variants().items() if v != family]
     assert len(lines) == len(files) + len(named_apart)   # one line each, at any width

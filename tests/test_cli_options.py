@@ -106,7 +106,7 @@ def test_completion_of_hardware_profiles():
     import yaml
 
     from conftest import ROOT
-    profiles = set(yaml.safe_load(ROOT.joinpath("costcalc", "hardware.yaml").read_text()))
+    profiles = set(yaml.safe_load(ROOT.joinpath("costcalc", "analysis", "hardware.yaml").read_text()))
     offered = completions(["mobilenet", "--hardware"], "")
     assert {v for v, kind in offered if kind == "plain"} == profiles
     assert ("", "file") in offered
@@ -160,7 +160,7 @@ BOLD = "\x1b[1m"
 def test_the_colour_rule(monkeypatch, env, choice, terminal, coloured):
     import io
 
-    from costcalc import textable
+    from costcalc.output import textable
 
     class Terminal(io.StringIO):
         def isatty(self):

@@ -8,7 +8,7 @@ import math
 import click
 import pytest
 
-from costcalc.compare import (chosen_sections, column_groups, column_widths, header_lines,
+from costcalc.analysis.compare import (chosen_sections, column_groups, column_widths, header_lines,
                               parse_column)
 
 # MobileNet Table 1, after the 3x3 stem: (pointwise out channels, depthwise stride)

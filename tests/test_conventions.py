@@ -1,4 +1,4 @@
-"""Named counting conventions (docs/conventions.md): data in costcalc/conventions.yaml,
+"""Named counting conventions (docs/conventions.md): data in costcalc/counting/conventions.yaml,
 applied per layer; torch reproduces torchvision's documented figures on the whole zoo."""
 import json
 import pathlib
@@ -6,9 +6,10 @@ import textwrap
 
 import pytest
 
-from costcalc import analyze, shipped
-from costcalc.conventions import conventions, load_conventions
-from costcalc.errors import SpecError
+from costcalc import analyze
+from costcalc.lang import shipped
+from costcalc.counting.conventions import conventions, load_conventions
+from costcalc.core.errors import SpecError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 META = json.loads((ROOT / "tests" / "data" / "torchvision_meta.json").read_text())["models"]
@@ -122,7 +123,7 @@ def test_each_tool_convention_reproduces_the_tool_on_the_zoo(name):
 def test_a_changed_convention_would_fail(monkeypatch):
     """The cross-check is not vacuous: counting batch norm once instead of twice per
     element under fvcore misses ResNet-50's measured total."""
-    from costcalc import conventions as module
+    from costcalc.counting import conventions as module
 
     fvcore = module.conventions()["fvcore"]
     monkeypatch.setitem(fvcore.mult_adds, "batchnorm", "out_elements")

@@ -1,11 +1,11 @@
 """docs/conventions.md's named conventions and its zoo table are generated from
-costcalc/conventions.yaml and from the program's counts beside the tools' measured ones
+costcalc/counting/conventions.yaml and from the program's counts beside the tools' measured ones
 (tests/data/tool_counts.json); `pytest --update-golden` rewrites them."""
 import json
 import pathlib
 
 from costcalc import analyze
-from costcalc.conventions import conventions
+from costcalc.counting.conventions import conventions
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "conventions.md"

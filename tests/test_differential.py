@@ -25,9 +25,9 @@ torch = pytest.importorskip("torch")
 
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from costcalc.errors import SpecError  # noqa: E402
-from costcalc.export import Plan, build_graph, torch_source  # noqa: E402
-from costcalc.graph import TORCH_CALLS  # noqa: E402
+from costcalc.core.errors import SpecError  # noqa: E402
+from costcalc.interop.export import Plan, build_graph, torch_source  # noqa: E402
+from costcalc.build.graph import TORCH_CALLS  # noqa: E402
 from costcalc.layers import canonical_types  # noqa: E402
 from costcalc.torch import build  # noqa: E402
 from test_torch_target import cross_check  # noqa: E402  (tests/ is on sys.path)

@@ -8,8 +8,8 @@ import functools
 
 import pytest
 
-from costcalc import check
-from costcalc.shipped import load, names
+from costcalc.analysis import check
+from costcalc.lang.shipped import load, names
 
 
 def _cases():

@@ -14,13 +14,13 @@ from fractions import Fraction
 
 import pytest
 
-from costcalc import shipped
-from costcalc.explain import annotate, layer_formulas
-from costcalc.graph import Settings, build
-from costcalc.report import make_report
-from costcalc.spec import Spec
-from costcalc.transform import separable_pairs
-from costcalc.yamlload import load
+from costcalc.lang import shipped
+from costcalc.analysis.explain import annotate, layer_formulas
+from costcalc.build.graph import Settings, build
+from costcalc.analysis.report import make_report
+from costcalc.lang.spec import Spec
+from costcalc.build.transform import separable_pairs
+from costcalc.core.yamlload import load
 
 TABLE3 = pathlib.Path(__file__).resolve().parent / "specs" / "table3_layer.yaml"
 

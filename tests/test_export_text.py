@@ -12,9 +12,9 @@ import re
 
 import pytest
 
-from costcalc.errors import SpecError
-from costcalc.export import ExportError, Plan, build_graph, class_name, torch_source
-from costcalc.graph import TORCH_CALLS
+from costcalc.core.errors import SpecError
+from costcalc.interop.export import ExportError, Plan, build_graph, class_name, torch_source
+from costcalc.build.graph import TORCH_CALLS
 from costcalc.layers import canonical_types
 from every_layer import EVERY_LAYER  # tests/ is on sys.path, as for conftest
 

@@ -3,7 +3,7 @@ ptflops` and `--convention thop` on the spec, to the integer (docs/torch.md, iss
 
 The exported file computes each layer as the spec's torch_call says (an nn.Module, a
 torch.nn.functional call, a Tensor method, an nn.Linear on channels-last positions), and
-the conventions of costcalc/conventions.yaml count what each tool sees of those calls:
+the conventions of costcalc/counting/conventions.yaml count what each tool sees of those calls:
 so the tool run on the exported module is an independent measurement of the convention.
 Every name of `costcalc list` (spec files and variants), the example specs of docs/
 (docs/examples/*.yaml and each ```yaml block of docs/*.md that is a whole spec) and one
@@ -28,12 +28,13 @@ torch = pytest.importorskip("torch")
 ptflops = pytest.importorskip("ptflops")
 thop = pytest.importorskip("thop")
 
-from costcalc import analyze, shipped  # noqa: E402
-from costcalc.errors import SpecError  # noqa: E402
-from costcalc.export import ExportError, Plan, build_graph, torch_source  # noqa: E402
-from costcalc.graph import TORCH_CALLS  # noqa: E402
+from costcalc import analyze  # noqa: E402
+from costcalc.lang import shipped  # noqa: E402
+from costcalc.core.errors import SpecError  # noqa: E402
+from costcalc.interop.export import ExportError, Plan, build_graph, torch_source  # noqa: E402
+from costcalc.build.graph import TORCH_CALLS  # noqa: E402
 from costcalc.layers import canonical_types  # noqa: E402
-from costcalc.report import count_totals  # noqa: E402
+from costcalc.analysis.report import count_totals  # noqa: E402
 from every_layer import EVERY_LAYER  # noqa: E402  (tests/ is on sys.path, as for conftest)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

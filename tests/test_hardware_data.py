@@ -1,4 +1,4 @@
-"""The roofline's data stay sound: the shipped hardware profiles (costcalc/hardware.yaml) have
+"""The roofline's data stay sound: the shipped hardware profiles (costcalc/analysis/hardware.yaml) have
 positive finite peaks whose arithmetic matches their notes and at least one source each, and
 every published latency (tests/data/published_latencies.yaml) names a shipped spec at
 settings that cost what the source says it costs."""
@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 import costcalc
-from costcalc import shipped
+from costcalc.lang import shipped
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-HARDWARE = ROOT / "costcalc" / "hardware.yaml"
+HARDWARE = ROOT / "costcalc" / "analysis" / "hardware.yaml"
 LATENCIES = ROOT / "tests" / "data" / "published_latencies.yaml"
 
 PROFILES = yaml.safe_load(HARDWARE.read_text())

@@ -13,7 +13,7 @@ import pytest
 
 import costcalc
 import costcalc.api
-import costcalc.errors
+import costcalc.core.errors
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DECOY = "name: decoy\ninput: [3, 8, 8]\nlayers:\n  - {type: conv, k: 1, out: 1}\n"
@@ -86,7 +86,7 @@ def test_no_text_holds_a_control_or_bidi_character(char, where):
     if prose:  # a line feed is allowed in prose (block scalars write them)
         costcalc.analyze(yaml_text)
         return
-    with pytest.raises(costcalc.errors.SpecError) as caught:
+    with pytest.raises(costcalc.core.errors.SpecError) as caught:
         costcalc.analyze(yaml_text)
     assert f"U+{ord(char):04X}" in str(caught.value)
     assert str(caught.value).startswith(f"<text>:{yaml_text.count(chr(10))}:")
@@ -165,7 +165,7 @@ def test_set_outside_the_choices_is_the_options_error(run_cli):
 
 def _error(call):
     """The message of the SpecError ``call()`` raises (it must raise one)."""
-    with pytest.raises(costcalc.errors.SpecError) as caught:
+    with pytest.raises(costcalc.core.errors.SpecError) as caught:
         call()
     return str(caught.value)
 
@@ -195,14 +195,14 @@ def _calls():
     """Every public function, with each odd value in each argument."""
     api = costcalc.api
     for value in ODD_SPECS:
-        shown = costcalc.errors.show(value)
+        shown = costcalc.core.errors.show(value)
         yield "analyze(spec)", shown, lambda v=value: costcalc.analyze(v)
         yield "api.analyze(spec)", shown, lambda v=value: api.analyze(v)
         yield "compare([spec])", shown, lambda v=value: costcalc.compare([v])
         yield "sweep(spec)", shown, lambda v=value: costcalc.sweep(v)
         yield "compare(specs)", shown, lambda v=value: api.compare(v)
     for value in ODD_VALUES:
-        shown = costcalc.errors.show(value)
+        shown = costcalc.core.errors.show(value)
         for name in ("alpha", "rho", "resolution", "overrides", "convention", "flops",
                      "standard_conv", "explain", "hardware", "activation_bits", "weight_bits",
                      "density", "index_bits"):
@@ -256,7 +256,7 @@ def test_every_odd_argument_is_a_spec_error_with_a_stable_message(what, shown, c
     no object address in the message; the library speaks of its own arguments."""
     try:
         call()
-    except costcalc.errors.SpecError as exc:
+    except costcalc.core.errors.SpecError as exc:
         message = str(exc)
         assert " at 0x" not in message and "0x7f" not in message, message
         assert not re.search(r"--[a-z]", message), message   # no command-line option

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from costcalc import _report, analyze
-from costcalc.render import render_csv, write_json
-from costcalc.report import LayerRows
+from costcalc import analyze
+from costcalc.analysis.pipeline import report as _report
+from costcalc.output.render import render_csv, write_json
+from costcalc.analysis.report import LayerRows
 
 # plain chains, residual adds (two inputs), concats, stages, a repeat with a block
 SPECS = ["mobilenet", "mobilenet_v2", "googlenet", "efficientnet_b0", "shufflenet"]

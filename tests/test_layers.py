@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costcalc.graph import Settings, build
+from costcalc.build.graph import Settings, build
 from costcalc.layers import TYPES, conv_side
-from costcalc.spec import Spec
-from costcalc.yamlload import load
+from costcalc.lang.spec import Spec
+from costcalc.core.yamlload import load
 
 
 def one_layer(layer_yaml, input_shape=(32, 56, 56), extra=""):

@@ -9,11 +9,11 @@ import textwrap
 import pytest
 
 from costcalc import analyze
-from costcalc.errors import SpecError
-from costcalc.graph import Settings, build
+from costcalc.core.errors import SpecError
+from costcalc.build.graph import Settings, build
 from costcalc.layers import TYPES, adaptive_windows
-from costcalc.spec import Spec
-from costcalc.yamlload import load
+from costcalc.lang.spec import Spec
+from costcalc.core.yamlload import load
 
 
 def nodes(layer_yaml, input_shape=(32, 56, 56), blocks=""):

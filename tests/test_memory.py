@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from costcalc import analyze
-from costcalc.errors import SpecError
+from costcalc.core.errors import SpecError
 
 
 def run(text, **kwargs):
@@ -152,7 +152,7 @@ def test_a_hardware_file_is_checked_at_its_line(tmp_path, run_cli, text, at, mes
 
 
 def test_byte_counts_are_exact_past_two_to_the_53():
-    from costcalc.memory import model_bytes
+    from costcalc.analysis.memory import model_bytes
 
     learned = 10**17 + 1   # * 8 bits / 8 = itself; a float division loses the + 1
     assert model_bytes(learned, 8) == 10**17 + 1
@@ -164,14 +164,14 @@ def _phone():
 
     import yaml
 
-    hardware = pathlib.Path(__file__).resolve().parent.parent / "costcalc" / "hardware.yaml"
+    hardware = pathlib.Path(__file__).resolve().parent.parent / "costcalc" / "analysis" / "hardware.yaml"
     return yaml.safe_load(hardware.read_text())["phone"]
 
 
 def test_element_wise_layers_are_memory_bound_at_8_bits_on_the_phone(run_cli):
     """docs/roofline.md: the intensity is mult-adds per byte and only mult-adds are charged
     compute time. Input 8x16x16 (2,048 elements), 8-bit activations, the phone's 32-bit
-    weights, peaks 8.6e9 mult-adds/s and 2.98e10 B/s from costcalc/hardware.yaml:
+    weights, peaks 8.6e9 mult-adds/s and 2.98e10 B/s from costcalc/analysis/hardware.yaml:
     - conv 1x1 8 -> 16 (no bias): 8*16*16*16 = 32,768 mult-adds; 2,048 + 4,096 bytes of
       activations + 128 weights * 4 = 6,656 B; 32,768 / 6,656 = 4.92 per byte, above the
       ridge 8.6e9 / 2.98e10 = 0.29: compute-bound, 32,768 / 8.6e9 s;
@@ -331,7 +331,7 @@ def test_an_estimate_that_overflows_is_an_error_before_anything_is_printed(
     """The guard behind the limits: with them lifted, 1e-300 mult-adds/s makes every
     layer's time inf; the JSON was cut off mid-file before an internal error and the table
     showed 'inf us' with exit 0."""
-    from costcalc import memory
+    from costcalc.analysis import memory
 
     monkeypatch.setitem(memory.FIGURE_LIMITS, "mult_adds_per_second", (0, 10**18))
     profile = tmp_path / "hw.yaml"

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from costcalc import analyze
-from costcalc.errors import SpecError
+from costcalc.core.errors import SpecError
 from costcalc.layers import canonical_types
 
 
@@ -255,8 +255,8 @@ def test_input_inside_a_named_repeat_is_the_enclosing_blocks_input():
 def test_efficientnets_residual_adds_the_mbconv_blocks_input():
     """torchvision's MBConv: ``result = stochastic_depth(block(x)); result += x``; main
     added the projection to itself (the named group's 'input' was what preceded it)."""
-    from costcalc.graph import build
-    from costcalc.shipped import load
+    from costcalc.build.graph import build
+    from costcalc.lang.shipped import load
 
     graph = build(load("efficientnet_b0"))
     index = {node.name: i for i, node in enumerate(graph.nodes)}

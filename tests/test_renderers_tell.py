@@ -106,7 +106,7 @@ def layer_names(out):
 
 
 def shipped_and_deep():
-    from costcalc.shipped import names, variants
+    from costcalc.lang.shipped import names, variants
 
     return list(dict.fromkeys([*names(), *variants()])) + [str(ROOT / "tests" / "specs" /
                                                             "deep_nesting.yaml")]
@@ -120,7 +120,7 @@ def test_shortened_names_stay_unique(monkeypatch):
     import io
 
     from costcalc import analyze
-    from costcalc.render import render_table
+    from costcalc.output.render import render_table
 
     bad = []
     for spec in shipped_and_deep():
@@ -213,7 +213,7 @@ def test_csv_cells_are_not_formulas(run_cli, tmp_path):
     import csv
     import io
 
-    from costcalc.render import csv_cell
+    from costcalc.output.render import csv_cell
 
     spec = tmp_path / "formula.yaml"
     layers = "\n".join(f"  - {{type: conv, k: 1, out: 4, name: {json.dumps(n)}, stage: '=s'}}"
@@ -264,7 +264,7 @@ def test_no_raw_control_character_in_any_format(fmt):
     import io
 
     from costcalc.cli import analyse
-    from costcalc.render import RENDERERS
+    from costcalc.output.render import RENDERERS
 
     report, rename = hostile_report()
     out = io.StringIO()
@@ -305,8 +305,8 @@ def graph_report():
 
 
 def with_names(report):
-    from costcalc.render import graph_nodes
-    from costcalc.textable import visible
+    from costcalc.output.render import graph_nodes
+    from costcalc.output.textable import visible
 
     names = dict(zip(CONTROLS, GRAPH_NAMES))
     for row in report["layers"]:
@@ -327,8 +327,8 @@ def test_mermaid_labels_read_back_by_mermaid():
 
     import yaml
 
-    from costcalc.render import render_mermaid, title
-    from costcalc.textable import visible
+    from costcalc.output.render import render_mermaid, title
+    from costcalc.output.textable import visible
 
     if shutil.which("node") is None or not (MERMAID / "node_modules" / "mermaid").exists():
         pytest.skip("node and Mermaid's parser needed: npm ci --prefix tests/mermaid")
@@ -358,8 +358,8 @@ def test_dot_labels_read_back_by_graphviz(tmp_path):
     import shutil
     import subprocess
 
-    from costcalc.render import render_dot, title
-    from costcalc.textable import visible
+    from costcalc.output.render import render_dot, title
+    from costcalc.output.textable import visible
 
     if shutil.which("dot") is None:
         pytest.skip("graphviz's dot needed (apt-get install graphviz)")
@@ -388,9 +388,9 @@ def test_titles_name_the_chosen_settings_on_two_lines():
     (not those derived by an expression, such as EfficientNet's rows from its model), each
     value as it is or, if long, a list as its true length; --set shows what was set."""
     from costcalc import analyze
-    from costcalc.render import title
-    from costcalc.shipped import load, variants
-    from costcalc.textable import wrap
+    from costcalc.output.render import title
+    from costcalc.lang.shipped import load, variants
+    from costcalc.output.textable import wrap
 
     family_of = variants()
     for name in shipped_and_deep()[:-1]:

@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from costcalc import analyze
-from costcalc.errors import SpecError
+from costcalc.core.errors import SpecError
 
 
 def text(spec):

@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from costcalc.errors import SpecError
-from costcalc.expr import ExprError, make_divisible, substitute
-from costcalc.graph import Settings, build
-from costcalc.spec import Spec, WidthRule
-from costcalc.yamlload import load
+from costcalc.core.errors import SpecError
+from costcalc.core.expr import ExprError, make_divisible, substitute
+from costcalc.build.graph import Settings, build
+from costcalc.lang.spec import Spec, WidthRule
+from costcalc.core.yamlload import load
 
 
 def graph(text, **settings):

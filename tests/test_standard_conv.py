@@ -10,12 +10,13 @@ import textwrap
 
 import pytest
 
-from costcalc import check, shipped
-from costcalc.graph import Settings, build
-from costcalc.report import make_report
-from costcalc.spec import Spec, load_spec
-from costcalc.transform import separable_pairs, standard_conv
-from costcalc.yamlload import load
+from costcalc.analysis import check
+from costcalc.lang import shipped
+from costcalc.build.graph import Settings, build
+from costcalc.analysis.report import make_report
+from costcalc.lang.spec import Spec, load_spec
+from costcalc.build.transform import separable_pairs, standard_conv
+from costcalc.core.yamlload import load
 
 TABLE3 = pathlib.Path(__file__).resolve().parent / "specs" / "table3_layer.yaml"
 

@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-from costcalc import shipped, sweep
-from costcalc.graph import Settings, build
-from costcalc.report import make_report
+from costcalc.lang import shipped
+from costcalc.analysis import sweep
+from costcalc.build.graph import Settings, build
+from costcalc.analysis.report import make_report
 
 ALPHAS = "1,0.75,0.5,0.25"
 RHOS = "1,0.857,0.714,0.571"
@@ -374,7 +375,7 @@ def _sweep_in_a_subprocess(code, stderr):
 
 SWEEP_CODE = """
 import sys
-import costcalc.sweep as sweep
+import costcalc.analysis.sweep as sweep
 sweep.PROGRESS_FROM = {start}
 from costcalc.cli import main
 try:

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from costcalc import analyze
-from costcalc.render import human, shape_text
-from costcalc.textable import elide
+from costcalc.output.render import human, shape_text
+from costcalc.output.textable import elide
 
 LONG = "efficientnet_b0"  # names such as stage6/3/residual/stochastic_depth
 
@@ -146,7 +146,7 @@ def test_no_argument_prints_the_help(run_cli):
 def test_escape_codes_only_on_a_terminal(monkeypatch):
     import io
 
-    from costcalc.textable import styled
+    from costcalc.output.textable import styled
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -186,7 +186,7 @@ def test_check_columns(run_cli, tmp_path, monkeypatch):
 
 
 def test_a_deviation_that_prints_as_zero_has_no_sign():
-    from costcalc.render import in_unit, signed
+    from costcalc.output.render import in_unit, signed
 
     # binary units too: 0.001 B is 0 KiB at no decimals; 512 B is 512 / 1024 = 0.5 KiB
     assert signed(0.001, in_unit(0.001, "KiB", 0), "KiB") == "0KiB"

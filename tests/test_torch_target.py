@@ -28,12 +28,12 @@ torch = pytest.importorskip("torch")
 
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from costcalc import shipped  # noqa: E402
-from costcalc.errors import SpecError  # noqa: E402
-from costcalc.export import (MODULE_ATTRS, build_graph, identifiers,  # noqa: E402
+from costcalc.lang import shipped  # noqa: E402
+from costcalc.core.errors import SpecError  # noqa: E402
+from costcalc.interop.export import (MODULE_ATTRS, build_graph, identifiers,  # noqa: E402
                              same_pads, torch_source)
 from costcalc.layers import canonical_types  # noqa: E402
-from costcalc.report import count_totals  # noqa: E402
+from costcalc.analysis.report import count_totals  # noqa: E402
 from costcalc.torch import build, from_graph  # noqa: E402
 from every_layer import EVERY_LAYER  # noqa: E402  (tests/ is on sys.path, as for conftest)
 
@@ -432,7 +432,7 @@ def test_the_core_never_imports_torch(tmp_path):
         import sys
         sys.modules["torch"] = None
         from costcalc.cli import main
-        from costcalc.export import build_graph, torch_source
+        from costcalc.interop.export import build_graph, torch_source
         text = torch_source(build_graph("convnext"), "convnext")
         assert "(nn.Module):" in text and "torch" not in sys.modules or sys.modules["torch"] is None
         try:

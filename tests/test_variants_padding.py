@@ -5,9 +5,9 @@ import textwrap
 import pytest
 
 from costcalc import analyze
-from costcalc.check import run as check_run
-from costcalc.errors import SpecError
-from costcalc.spec import load_spec
+from costcalc.analysis.check import run as check_run
+from costcalc.core.errors import SpecError
+from costcalc.lang.spec import load_spec
 
 FAMILY = """
     name: "Net-${depth}"

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from costcalc import analyze
-from costcalc.errors import SpecError
+from costcalc.core.errors import SpecError
 
 # The families whose paper or torchvision defines a width multiplier; every other family
 # (ConvNeXt, EfficientNetV2, ShuffleNetV2, AlexNet, VGG, ResNet and its kin, DenseNet,
@@ -215,7 +215,7 @@ def test_expression_round_rounds_halves_to_even_as_documented():
 def test_the_width_rule_round_rounds_halves_up_and_prints_what_it_does():
     """The printed rule, evaluated by the expression language, gives every layer's width:
     'max(round(c * alpha), 1)' was printed while 2.5 channels became 3 (round gives 2)."""
-    from costcalc.expr import evaluate
+    from costcalc.core.expr import evaluate
     layers = "".join(f"  - {{type: conv, k: 1, out: {c}}}\n" for c in range(1, 40))
     spec = f"name: r\ninput: [3, 2, 2]\nwidth: {{rule: round, min: 1}}\nlayers:\n{layers}"
     report = analyze(spec, alpha=0.5)
@@ -285,7 +285,7 @@ def test_table9_is_in_the_spec_every_number_once():
     a differing one carries expected and why."""
     import pathlib
     import yaml
-    from costcalc import shipped
+    from costcalc.lang import shipped
     path = (pathlib.Path(__file__).resolve().parents[2] / "shared" / "reference"
             / "mobilenet_v3_table9.yaml")
     if not path.exists():

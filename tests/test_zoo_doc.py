@@ -5,8 +5,9 @@ classifier of torchvision is a shipped name."""
 import json
 import pathlib
 
-from costcalc import analyze, shipped
-from costcalc.check import expectations
+from costcalc import analyze
+from costcalc.lang import shipped
+from costcalc.analysis.check import expectations
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "architectures.md"

@@ -18,7 +18,7 @@ import re
 import pytest
 
 from costcalc import analyze
-from costcalc.shipped import load
+from costcalc.lang.shipped import load
 
 # torchvision 0.29 regnet.py: BlockParams.from_init_params(depth, w_0, w_a, w_m,
 # group_width) of each model (bottleneck multiplier 1.0 throughout).
@@ -109,8 +109,8 @@ def test_regnet_stages_equal_torchvision_block_params(name, monkeypatch):
 def test_file_and_variant_of_the_same_name_agree(name):
     spec = load(name)
     variant = analyze(name)  # the file's defaults: `costcalc NAME`
-    from costcalc.graph import Settings, build
-    from costcalc.report import make_report
+    from costcalc.build.graph import Settings, build
+    from costcalc.analysis.report import make_report
     named = make_report(build(spec.with_variant(name), Settings()), name)
     assert variant["totals"] == named["totals"]
     assert variant["input"] == named["input"]

@@ -70,7 +70,7 @@ def costcalc_report(name, variants=None):
     """costcalc's report for zoo variant ``name``, asked for by its torchvision name (as
     ``costcalc resnet50`` does). The name must lead to the family spec that declares it."""
     from costcalc import analyze
-    from costcalc.shipped import resolve
+    from costcalc.lang.shipped import resolve
 
     path, variant = (variants or zoo_variants())[name]
     found = resolve(name)[0]

@@ -30,8 +30,8 @@ changes only bn_params and other_ops, never mult-adds or params. The replacement
 is named ``<depthwise name>+<pointwise name>`` (``separable1/dw+pw`` when both
 sit in one block), and keeps the depthwise layer's stage and line.
 """
-from .graph import Graph, Node
-from .layers import TYPES, BatchNorm, Elementwise
+from costcalc.core.model import Graph, Node
+from costcalc.layers import TYPES, BatchNorm, Elementwise
 
 
 class Pair:

@@ -25,7 +25,7 @@ def make_report(graph, spec_label, flops=False, convention="paper", lazy_rows=Fa
     are that tool's counts (conventions.py). ``layers`` is a list of row dicts, or with
     ``lazy_rows`` the LayerRows that make them as they are read (for the writers that only
     read them once: JSON and CSV)."""
-    from .conventions import DEFAULT, counts, coverage
+    from costcalc.counting.conventions import DEFAULT, counts, coverage
 
     spec, settings, nodes = graph.spec, graph.settings, graph.nodes
     tool_counts = counts(graph, convention) if convention != DEFAULT else None
@@ -78,7 +78,7 @@ def title_params(graph):
     """The parameters a title names: those the user set (--set, a variant's settings) and
     those the spec declares with a value of their own (its settings, such as classes);
     not those derived from others by an expression (EfficientNet's rows from its model)."""
-    from .expr import is_template
+    from costcalc.core.expr import is_template
 
     spec = graph.spec
     chosen = set(graph.settings.overrides) | set(spec.variant.overrides if spec.variant else ())

@@ -3,6 +3,8 @@
 
 import re
 
+from costcalc.core.text import visible
+
 # What no name or text of a spec may hold (docs/errors.md): C0 controls (tab, line feed and
 # carriage return included), DEL, C1 controls, the line and paragraph separators, the
 # bidirectional embeddings, overrides and isolates (text shown in another order than it
@@ -30,8 +32,6 @@ def one_line(text):
     """``text`` with line breaks and every other character that is not printable (control
     and format characters: ESC, U+202E, U+FFFE...) shown as escapes: textable.visible, the
     one escaping of every output."""
-    from .textable import visible
-
     return visible(text)
 
 
@@ -76,6 +76,9 @@ class SpecErrors(SpecError):
 
     def __str__(self):
         return "\n".join(SpecError.__str__(e) for e in self.errors)
+
+
+SpecError.__module__ = "costcalc"   # its public name: costcalc.SpecError (docs/api.md)
 
 
 def gather(errors, check, *args):

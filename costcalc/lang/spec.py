@@ -5,14 +5,15 @@ blocks); layer entries are checked as the graph is built, where their shapes
 are known.
 """
 import copy
-import keyword
 import math
 import re
 
 
-from .errors import SpecError, SpecErrors, check_keys, did_you_mean, gather, show, unknown_keys
-from .expr import FUNCTIONS, ExprError, make_divisible, substitute
-from .yamlload import Map, check_data, load, load_file
+from costcalc.core.errors import SpecError, SpecErrors, check_keys, did_you_mean, gather, show, unknown_keys
+from costcalc.core.expr import ExprError, make_divisible, substitute
+from costcalc.core.yamlload import Map, check_data, load, load_file
+from costcalc.lang.entries import check_entries, check_name, layer_list
+from costcalc.lang.expectations import expectations
 
 TOP_KEYS = ("name", "source", "description", "notes", "input", "padding", "params", "width",
             "defaults", "blocks", "layers", "variants", "expect")
@@ -20,25 +21,6 @@ PADDING_RULES = ("same", "explicit")   # TensorFlow's 'same' (today's default), 
 VARIANT_KEYS = ("set", "resolution", "doc")
 WIDTH_RULES = ("floor", "make_divisible", "round", "exact", "none")
 _ALPHA = re.compile(r"\balpha\b|\bch\s*\(")
-MULTIPLIERS = ("alpha", "rho", "resolution")   # names expressions can always use
-# Names the language gives a meaning: a parameter, block argument or loop variable may
-# not take one (it would be silently replaced by the built-in, or hide it).
-RESERVED = MULTIPLIERS + (
-    "ch", "input_channels", "input_height", "input_width", "in_channels", "in_height",
-    "in_width", "block_name", "input") + tuple(FUNCTIONS)
-
-
-def check_name(name, pos, what):
-    """A parameter, argument or loop variable name: an identifier that is not reserved."""
-    if not (isinstance(name, str) and name.isidentifier()) or keyword.iskeyword(name) \
-            or name.startswith("_"):
-        raise pos.error(f"{what} {show(name)} must be an identifier (letters, digits and _, "
-                        f"not starting with _ or a digit, not a Python keyword)")
-    if name in RESERVED:
-        raise pos.error(f"{what} {name!r} is a name the language reserves "
-                        f"(docs/spec-language.md, 'Names in scope')")
-
-
 class Param:
     """A spec-level parameter: a default, optional choices, optional doc."""
 
@@ -303,8 +285,6 @@ def _validated(tree, path):
     errors = unknown_keys(tree, TOP_KEYS, "the spec")
     spec = Spec(path, tree, collect=True)
     errors += spec.errors
-    from .check import expectations
-    from .graph import check_entries  # the layer entries, checked before anything is built
     if spec.layers is not None:
         gather(errors, check_entries, spec)
     if spec.params is not None and spec.variants is not None:
@@ -435,7 +415,7 @@ def _width(tree):
 
 
 def _defaults(tree):
-    from .layers import lookup  # the layer registry is the only judge of type names
+    from costcalc.layers import lookup  # the layer registry is the only judge of type names
     raw = tree.get("defaults", Map())
     if not isinstance(raw, dict):
         raise tree.pos["defaults"].error("defaults must map a layer type to {attribute: value}")
@@ -488,18 +468,3 @@ def _block(blocks, name, body, pos, errors):
                f"argument of block {name}:")
     blocks[name] = Block(name, dict(args), layer_list(body, "layers", body, True), pos,
                          body.get("in_pieces", False))
-
-
-def layer_list(owner, key, where, required=False):
-    """``owner[key]``, which must be a non-empty list of mappings (layer entries)."""
-    if key not in owner:
-        if required:
-            raise where.at.error(f"{key!r} is missing: a list of layers is needed")
-        return []
-    value = owner[key]
-    if not isinstance(value, list) or not value:
-        raise owner.pos[key].error(f"{key} must be a non-empty list of layers")
-    for i, entry in enumerate(value):
-        if not isinstance(entry, dict):
-            raise value.pos[i].error("each layer must be a mapping, such as {type: conv, ...}")
-    return value

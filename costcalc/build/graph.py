@@ -11,22 +11,16 @@ keys, types, blocks and arguments, literal values of the wrong kind) at once.
 The builder then stops at the first problem that does. The limits in ``LIMITS``
 (docs/errors.md) keep the expansion and the numbers bounded.
 """
-import math
 import re
 
-from .errors import SpecError, SpecErrors, check_keys, did_you_mean, show
-from .expr import ExprError, is_template, names_read, substitute
-from .layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
-from .spec import check_name, layer_list
+from costcalc.core.errors import SpecError, check_keys, did_you_mean, show
+from costcalc.core.expr import ExprError, is_template, names_read, substitute
+from costcalc.layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
+from costcalc.lang.entries import check_name, layer_list
+from costcalc.core.model import IMAGE, Graph, Node, Settings, check_settings
+from costcalc.lang.entries import (CALL_KEYS, GROUP_KEYS, REPEAT_KEYS, TORCH_CALLS, _has_template,
+                                   check_call_args, check_layer_keys, entry_kind, find_block)
 
-ENTRY_KEYS = ("type", "name", "input", "inputs", "stage", "when", "torch_call", "in_pieces")
-# how a PyTorch model computes a layer: an nn.Module of the layer's own kind, a
-# torch.nn.functional call, a Tensor method, or an nn.Linear on channels-last positions
-TORCH_CALLS = ("module", "functional", "method", "linear")
-CALL_KEYS = ("block", "name", "input", "stage", "when")
-REPEAT_KEYS = ("repeat", "as", "name", "stage", "layers", "block", "input", "when")
-GROUP_KEYS = ("layers", "name", "stage", "input", "when")
-IMAGE = -1   # the index that stands for the input image
 _INPUT_SHAPE = ("input_channels", "input_height", "input_width")
 _READS_INPUT = re.compile(r"\bin_(channels|height|width)\b")  # a when: that needs the input
 LIMITS = {
@@ -36,61 +30,6 @@ LIMITS = {
     "name": 200,              # characters in a layer or stage name
     "recursive_calls": 100_000,   # calls of a block made inside that same block
 }
-
-
-class Node:
-    """One layer of the expanded graph."""
-
-    __slots__ = ("name", "type", "attrs", "inputs", "shape", "stage", "pos", "cost", "category",
-                 "torch_call", "materialized")
-
-    def __init__(self, name, layer_type, attrs, inputs, shape, stage, pos, cost, category,
-                 torch_call="module", materialized=True):
-        self.name, self.type, self.attrs, self.inputs = name, layer_type, attrs, inputs
-        self.shape, self.stage, self.pos, self.cost, self.category = shape, stage, pos, cost, category
-        self.torch_call = torch_call  # 'module', 'functional' or 'method' (docs/conventions.md)
-        # False when the output is never held whole: computed in pieces with its reader
-        # (in_pieces, MobileNetV2's Section 5; docs/memory.md)
-        self.materialized = materialized
-
-
-class Settings:
-    """What the command line chose: multipliers, resolution, parameter overrides."""
-
-    def __init__(self, alpha=1.0, rho=1.0, resolution=None, overrides=None, standard_conv=False):
-        self.alpha, self.rho, self.resolution = alpha, rho, resolution
-        self.overrides = dict(overrides or {})
-        self.standard_conv = standard_conv  # replace depthwise separable pairs (transform.py)
-
-
-def check_settings(alpha, rho, resolution):
-    """alpha and rho finite and positive, the resolution a positive integer; else a
-    SpecError (a ValueError) with the message the command line prints."""
-    for name, value in (("alpha", alpha), ("rho", rho)):
-        if not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                and 0 < value <= 10**6):   # nan and inf fail; no float() of a huge int
-            raise SpecError(f"{name} must be a finite number in (0, 10^6], not {show(value)}",
-                            "costcalc")
-    if resolution is not None and not (isinstance(resolution, int) and not isinstance(
-            resolution, bool) and 0 < resolution <= 10**6):
-        raise SpecError(f"resolution must be a positive integer up to 10^6, not "
-                        f"{show(resolution)}", "costcalc")
-    if resolution is not None and rho != 1:
-        raise SpecError(f"rho {show(rho)} and resolution {resolution} both set the input side "
-                        f"(--rho, --resolution): give one of them", "costcalc")
-
-
-class Graph:
-    """The result: ``nodes`` in execution order, the input shape and parameters used."""
-
-    def __init__(self, spec, settings, input_shape, params, nodes, replaced=0, kept=()):
-        self.spec, self.settings = spec, settings
-        self.input_shape, self.params, self.nodes = input_shape, params, nodes
-        self.replaced = replaced  # depthwise separable pairs --standard-conv replaced
-        self.kept = list(kept)    # (depthwise name, why it was not replaced), --standard-conv
-
-    def shape_of(self, index):
-        return self.input_shape if index == IMAGE else self.nodes[index].shape
 
 
 def input_shape(spec, settings):
@@ -126,136 +65,9 @@ def build(spec, settings=None):
             f"(docs/spec-language.md, 'The width multiplier')")
     graph = Graph(spec, settings, shape, params, builder.nodes)
     if settings.standard_conv:
-        from .transform import standard_conv
+        from costcalc.build.transform import standard_conv
         graph = standard_conv(graph)
     return graph
-
-
-# ---------------------------------------------------------------- checks shared by both passes
-
-def entry_kind(entry, pos):
-    """'repeat', 'layer', 'call' or 'group'; an entry that is none of them is an error."""
-    if not isinstance(entry, dict):
-        raise pos.error("each layer must be a mapping, such as {type: conv, ...}")
-    if "repeat" in entry:
-        return "repeat"
-    if "type" in entry:
-        return "layer"
-    if "block" in entry:
-        return "call"
-    if "layers" in entry:
-        return "group"
-    keys = ", ".join(map(str, entry)) or "none"
-    raise pos.error(f"a layer needs 'type' (or 'block' to call a block, 'repeat' to repeat "
-                    f"layers, 'layers' to group them); this entry has: {show(keys)}")
-
-
-def check_layer_keys(entry, layer_type):
-    known = list(layer_type.attrs) + list(ENTRY_KEYS)
-    for key in entry:
-        if key not in known:
-            raise entry.key_pos[key].error(
-                f"unknown attribute {show(key)} for {layer_type.name}"
-                f"{did_you_mean(key, known)}; its attributes: {', '.join(known)}")
-
-
-def check_call_args(entry, block, skip):
-    """The keys of a block call that are not entry keys must be the block's arguments. An
-    argument given at the call may not read input_channels (..._height, ..._width): there
-    it would be the caller's input, in the block's defaults it is the called block's."""
-    for key in entry:
-        if key in skip or key in CALL_KEYS:
-            continue
-        if key not in block.args:
-            raise entry.key_pos[key].error(
-                f"block {block.name} has no argument {show(key)}"
-                f"{did_you_mean(key, block.args)}; its arguments: "
-                f"{', '.join(block.args) or 'none'}")
-        for name in sorted(names_read(entry[key]) & set(_INPUT_SHAPE)):
-            raise entry.pos[key].error(
-                f"{name} is ambiguous in a block call's argument: it would be the caller's "
-                f"input, while in block {block.name}'s argument defaults it is the called "
-                f"block's; write in_{name[6:]} for the input of this call")
-
-
-def find_block(spec, name, pos):
-    if not isinstance(name, str):
-        raise pos.error(f"a block is named by text, not {show(name)}")
-    block = spec.blocks.get(name)
-    if block is None:
-        names = spec.block_names or list(spec.blocks)
-        raise pos.error(f"unknown block {show(name)}{did_you_mean(name, names)}; "
-                        f"blocks: {', '.join(map(str, names)) or 'none are defined'}")
-    return block
-
-
-def check_entries(spec):
-    """Every problem of the spec's entries that does not depend on values: raised together
-    as SpecErrors (an empty spec of problems raises nothing)."""
-    errors = []
-    lists = [spec.layers] + [block.layers for block in spec.blocks.values()]
-    while lists:
-        entries = lists.pop()
-        for i, entry in enumerate(entries):
-            try:
-                kind = entry_kind(entry, entries.pos[i])
-            except SpecError as exc:
-                errors.append(exc)
-                continue
-            for problem in _entry_problems(spec, entry, kind, entries.pos[i], lists):
-                errors.append(problem)
-    if errors:
-        raise SpecErrors(errors)
-
-
-def _entry_problems(spec, entry, kind, pos, lists):
-    """The problems of one entry, each independent of the others; nested lists are queued."""
-    checks = []
-    if kind in ("repeat", "group") and "layers" in entry:
-        checks.append(lambda: lists.append(layer_list(entry, "layers", entry, True)))
-    if kind == "group" or (kind == "repeat" and "layers" in entry):
-        checks.append(lambda: check_keys(entry, GROUP_KEYS if kind == "group" else REPEAT_KEYS,
-                                         kind))
-    if kind == "repeat" and ("layers" in entry) == ("block" in entry):
-        checks.append(lambda: _raise(pos.error("repeat needs either 'layers' or 'block'")))
-    if kind == "repeat" and "as" in entry:
-        checks.append(lambda: check_name(entry["as"], entry.pos["as"], "the loop variable"))
-    if kind == "layer" and not is_template(entry["type"]):
-        def layer_checks():
-            layer_type = lookup(entry["type"], entry.pos["type"])
-            check_layer_keys(entry, layer_type)
-            for key, (attr_kind, _) in layer_type.attrs.items():
-                if key in entry and not _has_template(entry[key]):
-                    try:
-                        check_attr(attr_kind, entry[key], key)
-                    except ValueError as exc:
-                        raise entry.pos[key].error(f"{layer_type.name}: {exc}") from None
-        checks.append(layer_checks)
-    if kind in ("call", "repeat") and "block" in entry and not is_template(entry["block"]):
-        def call_checks():
-            name = entry["block"]
-            if isinstance(name, str) and name not in spec.blocks and (
-                    spec.block_names is None or name in spec.block_names):
-                return   # the block's own problem is reported where it is defined
-            block = find_block(spec, name, entry.pos["block"])
-            check_call_args(entry, block, REPEAT_KEYS if kind == "repeat" else CALL_KEYS)
-        checks.append(call_checks)
-    if kind == "layer" and entry.get("name") == "input":
-        checks.append(lambda: _raise(entry.pos["name"].error(
-            "'input' is reserved: it means the input of the enclosing block (the image at the "
-            "top)")))
-    for key in ("name", "stage"):
-        if key in entry and (isinstance(entry[key], bool)
-                             or not isinstance(entry[key], (str, int))):
-            checks.append(lambda key=key: _raise(entry.pos[key].error(
-                f"{key} must be text, not {show(entry[key])}")))
-    problems = []
-    for check in checks:
-        try:
-            check()
-        except SpecError as exc:
-            problems.append(exc)
-    return problems
 
 
 class _Passed(str):
@@ -283,14 +95,6 @@ def _outwards(ref, prefix):
         if not prefix:
             return
         prefix = prefix.rpartition("/")[0]
-
-
-def _raise(error):
-    raise error
-
-
-def _has_template(value):
-    return is_template(value) or (isinstance(value, list) and any(map(is_template, value)))
 
 
 # ---------------------------------------------------------------- the builder

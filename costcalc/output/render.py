@@ -8,8 +8,8 @@ import json
 import re
 from itertools import islice
 
-from .report import LayerRows
-from .textable import visible
+from costcalc.analysis.report import LayerRows
+from costcalc.output.textable import visible
 
 UNITS = ((10**9, "G"), (10**6, "M"), (10**3, "K"))
 UNIT_NOTE = "K = 10^3, M = 10^6, G = 10^9 (decimal)"
@@ -19,7 +19,7 @@ PAPER_NOTE = "Mult-adds: multiply-accumulates of conv and fc layers; params: the
 def count_notes(names):
     """What mult-adds and params mean under the conventions ``names`` (the papers' note,
     then each other convention's ``counts`` from conventions.yaml), the units last."""
-    from .conventions import DEFAULT, get
+    from costcalc.counting.conventions import DEFAULT, get
 
     names = list(dict.fromkeys(names))
     notes = [PAPER_NOTE] if DEFAULT in names else []
@@ -47,7 +47,7 @@ def shape_text(shape):
 def setting_text(value):
     """A parameter's value in a title: as written, or if longer than 24 characters, a
     list as its length ('[7 items]') and text shortened at its end."""
-    from .textable import clip
+    from costcalc.output.textable import clip
 
     text = str(value)
     if len(text) <= 24:
@@ -71,7 +71,7 @@ def title(report):
 def layer_columns(report, all_layers=False):
     """(Column, cell function) of the per-layer table: cells are text, never split; the
     Layer column is shortened in the middle, then columns are dropped by ``keep``."""
-    from .textable import Column
+    from costcalc.output.textable import Column
 
     columns = [
         (Column("Layer", right=False, elide=True, least=16), lambda r: r["name"]),
@@ -219,7 +219,7 @@ def print_table(out, columns, rows, room, style, title=None, footer=None, marked
                 shows="--format csv"):
     """A title (wrapped), the table, a note on the columns dropped (which format ``shows``
     them); a blank line after."""
-    from .textable import dropped_note, render, wrap
+    from costcalc.output.textable import dropped_note, render, wrap
 
     lines = wrap(title, room) if title else []
     table, dropped = render(columns, rows, room, footer, style, marked)
@@ -227,7 +227,7 @@ def print_table(out, columns, rows, room, style, title=None, footer=None, marked
 
 
 def render_table(report, out, all_layers=False, by=("type",), depth=None, **_):
-    from .textable import Column, styled, width, wrap
+    from costcalc.output.textable import Column, styled, width, wrap
 
     room, style = width(), styled(out)
     columns = layer_columns(report, all_layers)
@@ -309,7 +309,7 @@ def render_markdown(report, out, all_layers=False, by=("type",), depth=None, **_
 def render_memory_markdown(report, out):
     """The memory, model-size and roofline lines of the options given (memory.text_lines),
     then the largest tensor per resolution and the roofline per layer as tables."""
-    from .memory import roofline_cells, text_lines
+    from costcalc.analysis.memory import roofline_cells, text_lines
 
     lines = text_lines(report)
     if lines:
@@ -603,15 +603,15 @@ def check_rows(results):
 
 
 def _scale(unit):
-    """The value of one ``unit`` (check.SCALE: 'M' -> 10**6, 'KiB' -> 1024)."""
-    from .check import SCALE
+    """The value of one ``unit`` (expectations.SCALE: 'M' -> 10**6, 'KiB' -> 1024)."""
+    from costcalc.lang.expectations import SCALE
     return SCALE[unit]
 
 
 def check_summary(results):
     """'7 passed, 1 failed', then the specs and the expectations that could not be checked
     ('2 specs not checked', '1 expectation not checked')."""
-    from .check import WHOLE_SPEC
+    from costcalc.analysis.check import WHOLE_SPEC
 
     checked = [r for r in results if not r["error"]]
     failed = sum(not r["passed"] for r in checked)
@@ -651,7 +651,7 @@ def error_where(r):
 def check_table(results, out):
     """One table per checked spec, then one of the problems (specs or expectations not
     checked: where, what), then the summary."""
-    from .textable import Column, styled, width, wrap
+    from costcalc.output.textable import Column, styled, width, wrap
 
     room, style = width(), styled(out)
     columns = [Column("Line"), Column("What", right=False, wrap=True, least=16),

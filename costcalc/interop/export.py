@@ -18,8 +18,9 @@ import builtins
 import keyword
 import re
 
-from .errors import SpecError
-from .graph import TORCH_CALLS
+from costcalc.core.errors import SpecError
+from costcalc.layers import pool_pads, same_pads
+from costcalc.lang.entries import TORCH_CALLS
 
 # Attributes of torch.nn.Module (torch 2.x) and of the built model: a layer whose name
 # is one of them gets the prefix 'layer_' (tests/test_torch_target.py checks the list
@@ -135,25 +136,6 @@ def class_name(title):
 
 def _pair_text(pair):
     return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
-
-
-def same_pads(size, out, k, stride, dilation=1):
-    """TensorFlow's 'same' padding of one side: (before, after), the extra pixel after."""
-    total = max((out - 1) * stride + dilation * (k - 1) + 1 - size, 0)
-    return total // 2, total - total // 2
-
-
-def _window_pads(node, shape, stride, dilation=(1, 1)):
-    """((top, bottom), (left, right)) of a window layer; 'valid' is no padding, explicit
-    padding is the same on both sides."""
-    pad = node.attrs["padding"]
-    kh, kw = node.attrs["k"]
-    if pad == "valid":
-        return (0, 0), (0, 0)
-    if pad == "same":
-        return (same_pads(shape[1], node.shape[1], kh, stride[0], dilation[0]),
-                same_pads(shape[2], node.shape[2], kw, stride[1], dilation[1]))
-    return (pad[0], pad[0]), (pad[1], pad[1])
 
 
 def _f_pad(arg, rows, cols, value=None):
@@ -321,28 +303,6 @@ def _conv_code(node, shape):
     return LayerCode(init, lambda args, mod: f"{mod}({_f_pad(args[0], rows, cols)})")
 
 
-def _pool_pads(node, shape):
-    """(stride, rows, cols, own): the pooling's stride, its ((top, bottom), (left, right))
-    padding, and whether PyTorch's own ``padding=`` can hold it: when it is symmetric
-    (each side is then at most half the window: costcalc.layers refuses more in an
-    explicit padding, and 'same' pads less than the window in all); if not, an F.pad
-    comes first."""
-    stride = node.attrs["stride"] or node.attrs["k"]
-    rows, cols = _window_pads(node, shape, stride)
-    return stride, rows, cols, rows[0] == rows[1] and cols[0] == cols[1]
-
-
-def pooled_elements(node, shape):
-    """Elements of the tensor the exported pooling call receives: C x H x W of its input,
-    or of the F.pad of it, C x (H + top + bottom) x (W + left + right), when the padding
-    is uneven (what ptflops counts; docs/torch.md)."""
-    c, h, w = shape
-    if node.type.name not in ("maxpool", "avgpool"):
-        return c * h * w
-    _, rows, cols, own = _pool_pads(node, shape)
-    return c * h * w if own else c * (h + sum(rows)) * (w + sum(cols))
-
-
 def _tf_counts(size, out, k, stride, before):
     """Real pixels in each window along one side ('same' padding of ``before`` first)."""
     return [min(i * stride - before + k, size) - max(i * stride - before, 0) for i in range(out)]
@@ -367,7 +327,7 @@ def _pool_forms(node, shape):
     window times kh * kw / (real pixels of the window), those counts written out."""
     a, kind = node.attrs, node.type.name
     k, ceil_mode = a["k"], a["ceil_mode"]
-    stride, rows, cols, own = _pool_pads(node, shape)
+    stride, rows, cols, own = pool_pads(node, shape)
     name = "MaxPool2d" if kind == "maxpool" else "AvgPool2d"
     kernel, step = _pair_text(k), _pair_text(stride)
     head = f"{kernel}, {step}" if stride != k else kernel
@@ -451,8 +411,8 @@ def _settings_text(graph):
 
 def torch_source(graph, label):
     """The standalone PyTorch file of ``graph`` (``label``: how the spec was named)."""
-    from . import __version__
-    from .report import count_totals
+    from costcalc.core import __version__
+    from costcalc.analysis.report import count_totals
 
     plan = Plan(graph)
     nodes, names = graph.nodes, plan.names
@@ -524,9 +484,9 @@ def torch_source(graph, label):
 
 def build_graph(spec, alpha=1.0, rho=1.0, resolution=None, params=None):
     """The costcalc graph of ``spec`` (a path, shipped name, YAML text, dict or Spec)."""
-    from .graph import Settings, build
-    from .shipped import load_given
-    from .spec import Spec
+    from costcalc.build.graph import Settings, build
+    from costcalc.lang.shipped import load_given
+    from costcalc.lang.spec import Spec
 
     loaded = spec if isinstance(spec, Spec) else load_given(spec)[0]
     return build(loaded, Settings(alpha, rho, resolution, params))
@@ -535,7 +495,7 @@ def build_graph(spec, alpha=1.0, rho=1.0, resolution=None, params=None):
 def write_torch(spec, path, alpha=1.0, rho=1.0, resolution=None, params=None, stream=None):
     """Write the PyTorch file of ``spec`` (the command line's SPEC: a path or a shipped
     name, never YAML text) to ``path`` ('-': ``stream``); return the graph."""
-    from .shipped import load
+    from costcalc.lang.shipped import load
 
     graph = build_graph(load(spec), alpha, rho, resolution, params)
     text = torch_source(graph, spec if isinstance(spec, str) and "\n" not in spec

@@ -7,11 +7,10 @@ puts them in its ``mult_adds`` and ``params`` columns and says which convention 
 """
 import os
 
-from .errors import SpecError, show, check_keys, did_you_mean
-from .export import pooled_elements
-from .expr import ExprError, compile_expr, evaluate
-from .layers import TYPES
-from .yamlload import load
+from costcalc.core.errors import SpecError, show, check_keys, did_you_mean
+from costcalc.core.expr import ExprError, compile_expr, evaluate
+from costcalc.layers import TYPES, pooled_elements
+from costcalc.core.yamlload import load
 
 DEFAULT = "paper"
 QUANTITIES = ("mult_adds", "params", "weights", "biases", "bias_adds", "bn_params",
@@ -99,7 +98,7 @@ def quantities(graph, node):
         "in_width": first[2], "out_height": h, "out_width": w,
         "kernel_elements": kh * kw, "inputs": len(shapes),
         # a pooling's input as its PyTorch call receives it: padded first by F.pad where
-        # PyTorch's own padding cannot hold the layer's (costcalc/export.py)
+        # PyTorch's own padding cannot hold the layer's (costcalc/interop/export.py)
         "pooled_elements": pooled_elements(node, first),
         # how the PyTorch model computes it (the spec's torch_call): tools that hook
         # nn.Module calls or patch torch.nn.functional see one, the other, or neither

@@ -6,10 +6,10 @@ declares under ``variants:`` (``resnet50`` in ``resnet.yaml``).
 import errno
 import os
 
-from .errors import SpecError, did_you_mean, show
-from .spec import load_spec
+from costcalc.core.errors import SpecError, did_you_mean, show
+from costcalc.lang.spec import load_spec
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
+_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # costcalc/
 
 
 def specs_dir():
@@ -108,7 +108,7 @@ def load(arg):
 def load_given(arg):
     """(Spec, label) for the library's ``spec`` argument: as ``load``, or YAML text (a
     string with a line break; label ``<text>``) or a dict of the spec (``<dict>``)."""
-    from .spec import spec_from_text
+    from costcalc.lang.spec import spec_from_text
 
     if isinstance(arg, str) and "\n" in arg:
         return spec_from_text(arg, "<text>"), "<text>"
@@ -126,7 +126,7 @@ def dict_text(tree):
     (yamlload.check_data)."""
     import json
 
-    from .yamlload import check_data
+    from costcalc.core.yamlload import check_data
 
     check_data(tree, "spec", "<dict>")
     return json.dumps(tree, indent=1, allow_nan=False)

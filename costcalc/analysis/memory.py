@@ -16,9 +16,9 @@
 import math
 import os
 
-from .errors import SpecError, SpecErrors, did_you_mean, gather, show, unknown_keys
-from .graph import IMAGE
-from .yamlload import Map, load_file
+from costcalc.core.errors import SpecError, SpecErrors, did_you_mean, gather, show, unknown_keys
+from costcalc.core.model import IMAGE
+from costcalc.core.yamlload import Map, load_file
 
 ACTIVATION_BITS = (32, 16, 8)
 PROFILE_KEYS = ("name", "mult_adds_per_second", "bytes_per_second", "precision", "sources",
@@ -340,7 +340,7 @@ def text_lines(report):
 
 def roofline_cells(report):
     """(columns, text rows) of the per-layer roofline estimate (textable.Column)."""
-    from .textable import Column
+    from costcalc.output.textable import Column
 
     columns = [Column("Layer", right=False, elide=True), Column("Bytes moved", keep=2),
                Column("MA/B", keep=1), Column("Time (est.)"), Column("Bound", right=False)]
@@ -357,7 +357,7 @@ def roofline_cells(report):
 
 def roofline_table(report, room):
     """The per-layer roofline estimate as a table that fits ``room`` columns (textable)."""
-    from .textable import dropped_note, render
+    from costcalc.output.textable import dropped_note, render
 
     lines, dropped = render(*roofline_cells(report), room)
     return lines + dropped_note(dropped, room)
@@ -365,7 +365,7 @@ def roofline_table(report, room):
 
 def text(report, room):
     """Everything the memory options print under a table, wrapped at ``room`` columns."""
-    from .textable import wrap
+    from costcalc.output.textable import wrap
 
     lines = []
     for line in text_lines(report):

@@ -17,12 +17,11 @@ from collections import Counter
 
 import click
 
-from . import _calls_api
-from .errors import SpecError
-from .graph import LIMITS
-from .layers import ShapeError
-from .report import count_totals
-from .render import UNITS, CsvWriter, count_notes, md_lines, md_text, _md_table, human, render_json
+from costcalc.core.errors import SpecError
+from costcalc.build.graph import LIMITS
+from costcalc.layers import ShapeError
+from costcalc.analysis.report import count_totals
+from costcalc.output.render import UNITS, CsvWriter, count_notes, md_lines, md_text, _md_table, human, render_json
 
 SWEEP_LIMITS = {            # docs/errors.md
     "points": 10_000,                 # distinct points of one sweep
@@ -76,7 +75,7 @@ def uses_input_size(spec):
 
 def _totals(graph, convention="paper"):
     if convention != "paper":
-        from .conventions import counts
+        from costcalc.counting.conventions import counts
         pairs = counts(graph, convention)
         return sum(m for m, _ in pairs), sum(p for _, p in pairs)
     totals = count_totals(graph.nodes)
@@ -101,7 +100,7 @@ def _rerun(graph, image):
 
 
 def _build(spec, settings, where):
-    from .graph import build
+    from costcalc.build.graph import build
 
     try:
         return build(spec, settings)
@@ -120,7 +119,7 @@ def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention
     point's graph, SWEEP_LIMITS["layer_results"] points x layers; with ``progress``, a
     sweep of PROGRESS_FROM layer results or more shows a bar on stderr if it is a terminal.
     """
-    from .graph import Settings, input_shape
+    from costcalc.build.graph import Settings, input_shape
 
     alphas = list(dict.fromkeys(alphas))
     if resolutions:
@@ -198,7 +197,7 @@ def run(spec_arg, alphas, rhos=(), resolutions=(), overrides=None, convention="p
     """Parse the option lists, load the spec once, compute the grid: a dict with the
     spec's name, how it was named, the axis ("rho" or "resolution"), the points and the
     values each option gives more than once ("repeated")."""
-    from .shipped import load
+    from costcalc.lang.shipped import load
 
     alpha_list = parse_list(alphas, "--alpha") or [1.0]
     rho_list = parse_list(rhos, "--rho")
@@ -206,7 +205,7 @@ def run(spec_arg, alphas, rhos=(), resolutions=(), overrides=None, convention="p
     if rho_list and side_list:
         raise click.BadParameter("give --rho or --resolution, not both",
                                  param_hint="'--resolution'")
-    from .conventions import get as get_convention
+    from costcalc.counting.conventions import get as get_convention
     get_convention(convention)
     spec = load(spec_arg)
     grid = points(spec, alpha_list, rho_list or None, side_list or None, overrides,
@@ -330,7 +329,7 @@ def notes(sweep):
 def render_table(sweep, out, layout="grid"):
     """Each grid (or the long list) as a plain table that fits the terminal: a grid too
     wide is split into several tables; the long layout drops its exact columns first."""
-    from .textable import Column, dropped_note, render, styled, width, wrap
+    from costcalc.output.textable import Column, dropped_note, render, styled, width, wrap
 
     room, style = width(), styled(out)
     if layout == "long":
@@ -460,6 +459,3 @@ def _tick_text(value):
         if value >= size:
             return f"{value / size:g}{suffix}"
     return f"{value:g}"
-
-
-_calls_api(__name__, "sweep")

@@ -21,7 +21,7 @@ two agree exactly for any stride; they differ only with a depth multiplier m > 1
 """
 from fractions import Fraction
 
-from .transform import separable_pairs, standard_node
+from costcalc.build.transform import separable_pairs, standard_node
 
 SYMBOLS = ("D_k kernel side (k_h * k_w if not square), M input channels, N output channels, "
            "D_f output side (H_o * W_o if not square), g groups, m depth multiplier")
@@ -164,8 +164,8 @@ def render(report, fmt, out, **options):
     """The report in ``fmt`` with the explanations (see the module docstring); json and
     csv carry them in the report's rows (render.render_csv adds the formula columns). In
     a table, each line is wrapped at the terminal's width, numbers kept whole."""
-    from .render import RENDERERS, md_code, md_text
-    from .textable import width, wrap
+    from costcalc.output.render import RENDERERS, md_code, md_text
+    from costcalc.output.textable import width, wrap
 
     RENDERERS[fmt](report, out, **options)
     if fmt not in ("table", "markdown"):

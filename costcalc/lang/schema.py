@@ -3,10 +3,10 @@ uses (top-level keys, entry keys, every layer type's attributes and their kinds,
 keys of expectations), so that an editor with a YAML language server checks and
 completes specs (docs/spec-language.md). ``costcalc schema`` prints it.
 """
-from .check import KEYS as EXPECT_KEYS, METRICS, PRINTED_AS
-from .graph import CALL_KEYS, ENTRY_KEYS, GROUP_KEYS, REPEAT_KEYS
-from .layers import canonical_types
-from .spec import PADDING_RULES, TOP_KEYS, VARIANT_KEYS, WIDTH_RULES
+from costcalc.lang.entries import CALL_KEYS, ENTRY_KEYS, GROUP_KEYS, REPEAT_KEYS
+from costcalc.layers import canonical_types
+from costcalc.lang.expectations import KEYS as EXPECT_KEYS, METRICS, PRINTED_AS
+from costcalc.lang.spec import PADDING_RULES, TOP_KEYS, VARIANT_KEYS, WIDTH_RULES
 
 TEMPLATE = {"type": "string", "pattern": "\\$", "description": "an expression: $name or ${...}"}
 _INT = {"type": "integer"}

@@ -14,7 +14,7 @@ import math
 import re
 import warnings
 
-from .errors import did_you_mean, forbidden_character, show
+from costcalc.core.errors import did_you_mean, forbidden_character, show
 
 LIMITS = {
     "text": 2000,            # characters in one expression

@@ -15,7 +15,7 @@ Cost of one layer (see ``docs/conventions.md``):
 Symbols in the formulas: D_k (kernel side, kh x kw when not square), M input
 channels, N output channels, D_f output side (Ho x Wo), g groups.
 """
-from .errors import SpecError, did_you_mean, show as _show
+from costcalc.core.errors import SpecError, did_you_mean, show as _show
 
 REQUIRED = object()
 TYPES = {}          # name -> LayerType instance (aliases included)
@@ -665,6 +665,49 @@ class Identity(LayerType):
     view = True
 
     attrs = {"rate": ("fraction", 0)}
+
+
+# ---------------------------------------------------------------- padding as PyTorch applies it
+
+def same_pads(size, out, k, stride, dilation=1):
+    """TensorFlow's 'same' padding of one side: (before, after), the extra pixel after."""
+    total = max((out - 1) * stride + dilation * (k - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def window_pads(node, shape, stride, dilation=(1, 1)):
+    """((top, bottom), (left, right)) of a window layer; 'valid' is no padding, explicit
+    padding is the same on both sides."""
+    pad = node.attrs["padding"]
+    kh, kw = node.attrs["k"]
+    if pad == "valid":
+        return (0, 0), (0, 0)
+    if pad == "same":
+        return (same_pads(shape[1], node.shape[1], kh, stride[0], dilation[0]),
+                same_pads(shape[2], node.shape[2], kw, stride[1], dilation[1]))
+    return (pad[0], pad[0]), (pad[1], pad[1])
+
+
+def pool_pads(node, shape):
+    """(stride, rows, cols, own): the pooling's stride, its ((top, bottom), (left, right))
+    padding, and whether PyTorch's own ``padding=`` can hold it: when it is symmetric
+    (each side is then at most half the window: costcalc.layers refuses more in an
+    explicit padding, and 'same' pads less than the window in all); if not, an F.pad
+    comes first."""
+    stride = node.attrs["stride"] or node.attrs["k"]
+    rows, cols = window_pads(node, shape, stride)
+    return stride, rows, cols, rows[0] == rows[1] and cols[0] == cols[1]
+
+
+def pooled_elements(node, shape):
+    """Elements of the tensor the exported pooling call receives: C x H x W of its input,
+    or of the F.pad of it, C x (H + top + bottom) x (W + left + right), when the padding
+    is uneven (what ptflops counts; docs/torch.md)."""
+    c, h, w = shape
+    if node.type.name not in ("maxpool", "avgpool"):
+        return c * h * w
+    _, rows, cols, own = pool_pads(node, shape)
+    return c * h * w if own else c * (h + sum(rows)) * (w + sum(cols))
 
 
 def fmt_shape(shape):

@@ -15,7 +15,7 @@ import stat
 
 import yaml
 
-from .errors import Pos, SpecError, forbidden_character, show
+from costcalc.core.errors import Pos, SpecError, forbidden_character, show
 
 try:  # the C parser is several times faster; fall back to pure Python
     from yaml import CSafeLoader as _Loader

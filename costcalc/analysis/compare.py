@@ -13,9 +13,8 @@ import textwrap
 
 import click
 
-from . import _calls_api
-from .report import COUNTS
-from .render import CsvWriter, _md_table, count_notes, md_lines, md_text, human, percent, render_json, shape_text
+from costcalc.analysis.report import COUNTS
+from costcalc.output.render import CsvWriter, _md_table, count_notes, md_lines, md_text, human, percent, render_json, shape_text
 
 SECTIONS = ("type", "stage", "resolution")
 SECTION_TITLES = {"type": "layer type", "stage": "stage", "resolution": "output size"}
@@ -103,10 +102,10 @@ def run(texts, alpha=1.0, rho=1.0, resolution=None, overrides=None, convention="
     win over the global ones; its ``rho=`` also drops a global --resolution, its
     ``resolution=`` a global --rho.
     """
-    from .conventions import get as get_convention
-    from .graph import Settings, build
-    from .report import make_report
-    from .shipped import load
+    from costcalc.counting.conventions import get as get_convention
+    from costcalc.build.graph import Settings, build
+    from costcalc.analysis.report import make_report
+    from costcalc.lang.shipped import load
 
     columns = [parse_column(text) for text in texts]
     specs = {}
@@ -311,7 +310,7 @@ def render_table(results, out, sections=()):
     """Every section as a table with the same column widths; headers wrap between words,
     cells never split; if the breakdowns' count-and-share cells do not fit, the shares are
     left out, and if the columns still do not fit, they are shown in groups (saying so)."""
-    from .textable import Column, render, styled, width, wrap
+    from costcalc.output.textable import Column, render, styled, width, wrap
 
     room, style = width(), styled(out)
     names = [name for name, _ in results]
@@ -378,6 +377,3 @@ def render_json_reports(results, out, sections=()):
 
 RENDERERS = {"table": render_table, "json": render_json_reports, "csv": render_csv,
              "markdown": render_markdown}
-
-
-_calls_api(__name__, "compare")

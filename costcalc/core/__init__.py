@@ -1,0 +1,2 @@
+"""The ground every step stands on: errors with positions, the YAML loader, expressions, the graph model."""
+__version__ = "0.1.0"

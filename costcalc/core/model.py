@@ -1,0 +1,59 @@
+"""The graph model every step after expansion reads: Node, Graph, Settings."""
+from costcalc.core.errors import SpecError, show
+
+IMAGE = -1   # the index that stands for the input image
+
+
+class Node:
+    """One layer of the expanded graph."""
+
+    __slots__ = ("name", "type", "attrs", "inputs", "shape", "stage", "pos", "cost", "category",
+                 "torch_call", "materialized")
+
+    def __init__(self, name, layer_type, attrs, inputs, shape, stage, pos, cost, category,
+                 torch_call="module", materialized=True):
+        self.name, self.type, self.attrs, self.inputs = name, layer_type, attrs, inputs
+        self.shape, self.stage, self.pos, self.cost, self.category = shape, stage, pos, cost, category
+        self.torch_call = torch_call  # 'module', 'functional' or 'method' (docs/conventions.md)
+        # False when the output is never held whole: computed in pieces with its reader
+        # (in_pieces, MobileNetV2's Section 5; docs/memory.md)
+        self.materialized = materialized
+
+
+class Settings:
+    """What the command line chose: multipliers, resolution, parameter overrides."""
+
+    def __init__(self, alpha=1.0, rho=1.0, resolution=None, overrides=None, standard_conv=False):
+        self.alpha, self.rho, self.resolution = alpha, rho, resolution
+        self.overrides = dict(overrides or {})
+        self.standard_conv = standard_conv  # replace depthwise separable pairs (transform.py)
+
+
+def check_settings(alpha, rho, resolution):
+    """alpha and rho finite and positive, the resolution a positive integer; else a
+    SpecError (a ValueError) with the message the command line prints."""
+    for name, value in (("alpha", alpha), ("rho", rho)):
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and 0 < value <= 10**6):   # nan and inf fail; no float() of a huge int
+            raise SpecError(f"{name} must be a finite number in (0, 10^6], not {show(value)}",
+                            "costcalc")
+    if resolution is not None and not (isinstance(resolution, int) and not isinstance(
+            resolution, bool) and 0 < resolution <= 10**6):
+        raise SpecError(f"resolution must be a positive integer up to 10^6, not "
+                        f"{show(resolution)}", "costcalc")
+    if resolution is not None and rho != 1:
+        raise SpecError(f"rho {show(rho)} and resolution {resolution} both set the input side "
+                        f"(--rho, --resolution): give one of them", "costcalc")
+
+
+class Graph:
+    """The result: ``nodes`` in execution order, the input shape and parameters used."""
+
+    def __init__(self, spec, settings, input_shape, params, nodes, replaced=0, kept=()):
+        self.spec, self.settings = spec, settings
+        self.input_shape, self.params, self.nodes = input_shape, params, nodes
+        self.replaced = replaced  # depthwise separable pairs --standard-conv replaced
+        self.kept = list(kept)    # (depthwise name, why it was not replaced), --standard-conv
+
+    def shape_of(self, index):
+        return self.input_shape if index == IMAGE else self.nodes[index].shape

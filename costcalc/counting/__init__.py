@@ -1,0 +1,1 @@
+"""Counting conventions: which quantities of a layer each tool counts (conventions.yaml)."""

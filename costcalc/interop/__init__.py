@@ -1,0 +1,1 @@
+"""To and from frameworks: PyTorch source and modules from a graph."""
