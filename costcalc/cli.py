@@ -310,12 +310,12 @@ def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, 
     options = {"all_layers": all_layers, "by": by or ("type",), "depth": depth,
                "compact": compact}
     if explain:
-        from costcalc.analysis.explain import render
+        from costcalc.output.explain import render
         render(data, fmt, sys.stdout, **options)
     else:
         RENDERERS[fmt](data, sys.stdout, **options)
     if fmt == "table" and any(v is not None for v in memory.values()):   # markdown: its own
-        from costcalc.analysis.memory import text
+        from costcalc.output.memory import text
         from costcalc.output.textable import width
         sys.stdout.write("\n" + "\n".join(text(data, width())) + "\n")
 
@@ -372,7 +372,8 @@ def compare_command(specs, alpha, rho, resolution, sets, fmt, sections, conventi
     SPEC@alpha=0.5,rho=0.714,groups=8,convention=fvcore gives a column its own settings
     (docs/compare.md); the options apply to every column unless it overrides them.
     """
-    from costcalc.analysis.compare import RENDERERS, run
+    from costcalc.analysis.compare import run
+    from costcalc.output.compare import RENDERERS
 
     refuse_idle_options(fmt)
     RENDERERS[fmt](run(specs, alpha, rho, resolution, parse_sets(sets), convention),

@@ -8,8 +8,8 @@ import math
 import click
 import pytest
 
-from costcalc.analysis.compare import (chosen_sections, column_groups, column_widths, header_lines,
-                              parse_column)
+from costcalc.analysis.compare import parse_column
+from costcalc.output.compare import chosen_sections, column_groups, column_widths, header_lines
 
 # MobileNet Table 1, after the 3x3 stem: (pointwise out channels, depthwise stride)
 MOBILENET_BODY = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 \

@@ -11,6 +11,7 @@ from costcalc.lang import shipped
 from costcalc.analysis import sweep
 from costcalc.build.graph import Settings, build
 from costcalc.analysis.report import make_report
+from costcalc.output import sweep as sweep_text
 
 ALPHAS = "1,0.75,0.5,0.25"
 RHOS = "1,0.857,0.714,0.571"
@@ -249,11 +250,11 @@ def test_split_columns_keeps_the_first_column_and_no_lone_last_column():
     header = ["Alpha", "a", "b", "c", "Params"]
     rows = [["1", "12345", "12345", "12345", "9"]]
     # each column needs 3 + 5 (the alpha column 2 + 5): 7 + 8 + 8 = 23 fits, 31 does not
-    parts = sweep.split_columns("T", header, rows, 30)
+    parts = sweep_text.split_columns("T", header, rows, 30)
     assert [p[1] for p in parts] == [["Alpha", "a", "b"], ["Alpha", "c", "Params"]]
     assert [p[0] for p in parts] == ["T (1 of 2)", "T (2 of 2)"]
     assert parts[1][2] == [["1", "12345", "9"]]
-    assert sweep.split_columns("T", header, rows, 80) == [("T", header, rows)]
+    assert sweep_text.split_columns("T", header, rows, 80) == [("T", header, rows)]
 
 
 # ---------------------------------------------------------------- limits, repeats, progress

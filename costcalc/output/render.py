@@ -309,7 +309,7 @@ def render_markdown(report, out, all_layers=False, by=("type",), depth=None, **_
 def render_memory_markdown(report, out):
     """The memory, model-size and roofline lines of the options given (memory.text_lines),
     then the largest tensor per resolution and the roofline per layer as tables."""
-    from costcalc.analysis.memory import roofline_cells, text_lines
+    from costcalc.output.memory import roofline_cells, text_lines
 
     lines = text_lines(report)
     if lines:

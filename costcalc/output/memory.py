@@ -1,0 +1,79 @@
+"""The memory, model-size and roofline options' text (docs/memory.md): the lines under the
+table and the per-layer roofline table, from the keys analysis.memory.annotate adds."""
+
+
+def _size(count):
+    """12345678 -> '12.35 MB' (decimal units, as every costcalc table)."""
+    for scale, unit in ((10**9, "GB"), (10**6, "MB"), (10**3, "KB")):
+        if count >= scale:
+            return f"{count / scale:.2f} {unit}"
+    return f"{count} B"
+
+
+def text_lines(report):
+    """The lines printed under the table for the memory, model-size and roofline options."""
+    totals, lines = report["totals"], []
+    if "activation_peak_bytes" in totals:
+        bits = report["activation_bits"]
+        lines.append(f"Activation memory ({bits}-bit): peak {_size(totals['activation_peak_bytes'])}"
+                     f" ({totals['activation_peak_bytes']:,} B) while {report['activation_peak_at']}"
+                     f" runs, each tensor freed after its last reader.")
+        cells = [f"{m['resolution']} {m['channels']} ch {m['bytes']:,} B"
+                 for m in report["materialized"]]
+        lines.append(f"Largest tensor materialised per resolution (MobileNetV2 Table 3): "
+                     f"{'; '.join(cells)}; max {totals['materialized_max_bytes']:,} B.")
+    if "model_bytes" in totals:
+        m = report["model"]
+        sparse = (f", density {m['density']:g}, {m['index_bits']}-bit indices"
+                  if m["density"] < 1 else "")
+        lines.append(f"Model size: {_size(totals['model_bytes'])} ({totals['model_bytes']:,} B:"
+                     f" {m['weight_bits']}-bit weights{sparse}).")
+    if "latency_s" in totals:
+        hw = report["hardware"]
+        rows = report["layers"]
+        memory_bound = sum(1 for r in rows if r["bound"] == "memory")
+        compute_bound = sum(1 for r in rows if r["bound"] == "compute")
+        no_mult_adds = sum(1 for r in rows if r["arithmetic_intensity"] == 0)
+        lines.append(f"Roofline estimate on {hw['name']} ({hw['title']}): "
+                     f"{totals['latency_s'] * 1000:.2f} ms, an estimate (peak "
+                     f"{hw['mult_adds_per_second']:.3g} mult-adds/s, "
+                     f"{hw['bytes_per_second']:.3g} B/s); {compute_bound} layers compute-bound, "
+                     f"{memory_bound} memory-bound ({no_mult_adds} without mult-adds).")
+    return lines
+
+
+def roofline_cells(report):
+    """(columns, text rows) of the per-layer roofline estimate (textable.Column)."""
+    from costcalc.output.textable import Column
+
+    columns = [Column("Layer", right=False, elide=True), Column("Bytes moved", keep=2),
+               Column("MA/B", keep=1), Column("Time (est.)"), Column("Bound", right=False)]
+    rows = []
+    for r in report["layers"]:
+        if not r.get("latency_s"):
+            continue
+        intensity = r["arithmetic_intensity"]
+        rows.append([r["name"], f"{r['bytes_moved']:,}",
+                     "-" if intensity is None else f"{intensity:.2f}",
+                     f"{r['latency_s'] * 1e6:,.1f} us", r["bound"]])
+    return columns, rows
+
+
+def roofline_table(report, room):
+    """The per-layer roofline estimate as a table that fits ``room`` columns (textable)."""
+    from costcalc.output.textable import dropped_note, render
+
+    lines, dropped = render(*roofline_cells(report), room)
+    return lines + dropped_note(dropped, room)
+
+
+def text(report, room):
+    """Everything the memory options print under a table, wrapped at ``room`` columns."""
+    from costcalc.output.textable import wrap
+
+    lines = []
+    for line in text_lines(report):
+        lines += wrap(line, room)
+    if "latency_s" in report["totals"]:
+        lines += [""] + roofline_table(report, room)
+    return lines
