@@ -61,10 +61,9 @@ def roofline_cells(report):
 
 def roofline_table(report, room):
     """The per-layer roofline estimate as a table that fits ``room`` columns (textable)."""
-    from costcalc.output.textable import dropped_note, render
+    from costcalc.output.textable import titled
 
-    lines, dropped = render(*roofline_cells(report), room)
-    return lines + dropped_note(dropped, room)
+    return titled(*roofline_cells(report), room)
 
 
 def text(report, room):

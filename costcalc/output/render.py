@@ -217,13 +217,11 @@ def print_lines(out, lines):
 
 def print_table(out, columns, rows, room, style, title=None, footer=None, marked=(),
                 shows="--format csv"):
-    """A title (wrapped), the table, a note on the columns dropped (which format ``shows``
-    them); a blank line after."""
-    from costcalc.output.textable import dropped_note, render, wrap
+    """The table with its title and the note on the columns dropped (textable.titled); a
+    blank line after."""
+    from costcalc.output.textable import titled
 
-    lines = wrap(title, room) if title else []
-    table, dropped = render(columns, rows, room, footer, style, marked)
-    print_lines(out, lines + table + dropped_note(dropped, room, shows) + [""])
+    print_lines(out, titled(columns, rows, room, title, footer, style, marked, shows) + [""])
 
 
 def render_table(report, out, all_layers=False, by=("type",), depth=None, **_):

@@ -98,7 +98,7 @@ def notes(sweep):
 def render_table(sweep, out, layout="grid"):
     """Each grid (or the long list) as a plain table that fits the terminal: a grid too
     wide is split into several tables; the long layout drops its exact columns first."""
-    from costcalc.output.textable import Column, dropped_note, render, styled, width, wrap
+    from costcalc.output.textable import Column, styled, titled, width, wrap
 
     room, style = width(), styled(out)
     if layout == "long":
@@ -110,8 +110,7 @@ def render_table(sweep, out, layout="grid"):
     for title, header, rows in tables:
         columns = [Column(name, right=i > 0, keep=1 if "exact" in name else None)
                    for i, name in enumerate(header)]
-        table, dropped = render(columns, rows, room, style=style)
-        text += wrap(title, room) + table + dropped_note(dropped, room) + [""]
+        text += titled(columns, rows, room, title, style=style) + [""]
     for line in notes(sweep):
         text += wrap(line, room)
     out.write("".join(line + "\n" for line in text))

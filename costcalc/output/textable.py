@@ -262,6 +262,15 @@ def render(columns, rows, room, footer=None, style=False, marked=(), gap=GAP):
     return out, dropped
 
 
+def titled(columns, rows, room, title=None, footer=None, style=False, marked=(),
+           shows="--format csv"):
+    """The lines of a table as every command prints one: its title wrapped above it, then
+    the table (``render``), then the note on the columns dropped for lack of room and what
+    ``shows`` them (``dropped_note``)."""
+    table, dropped = render(columns, rows, room, footer, style, marked)
+    return (wrap(title, room) if title else []) + table + dropped_note(dropped, room, shows)
+
+
 def dropped_note(dropped, room, shows="--format csv"):
     """One line (wrapped) naming the columns left out and what ``shows`` them, or nothing."""
     if not dropped:
