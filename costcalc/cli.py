@@ -212,7 +212,7 @@ def convention_option(func):
 
 def _set_color(ctx, param, value):
     """textable.COLOR = value, without importing textable for nothing (start-up time)."""
-    if value != "auto" or "costcalc.textable" in sys.modules:
+    if value != "auto" or "costcalc.output.textable" in sys.modules:
         from costcalc.output import textable
 
         textable.COLOR = value

@@ -67,9 +67,9 @@ def _preimport():
     import importlib
     import pkgutil
     import costcalc
-    for module in pkgutil.iter_modules(costcalc.__path__):
+    for module in pkgutil.walk_packages(costcalc.__path__, "costcalc."):
         try:
-            importlib.import_module(f"costcalc.{module.name}")
+            importlib.import_module(module.name)
         except Exception:  # a module being edited: the child imports it itself
             pass
     for name in ("rich.console", "rich.table", "rich.markup", "click", "csv"):

@@ -83,7 +83,7 @@ def test_every_module_costcalc_imports_is_declared():
                 for d in re.findall(r'"([A-Za-z][\w.-]*[^"]*)"', pyproject.split("[project.scripts]")[0])}
     names = {"yaml": "pyyaml"}
     imported = set()
-    for path in ROOT.joinpath("costcalc").glob("*.py"):
+    for path in ROOT.joinpath("costcalc").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 imported |= {a.name.split(".")[0] for a in node.names}
