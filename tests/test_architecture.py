@@ -121,3 +121,16 @@ def test_the_scanner_sees_every_kind_of_import(tmp_path, source, expected, monke
     path = PACKAGE / "core" / "_scanned_here.py"
     monkeypatch.setattr(pathlib.Path, "read_text", lambda self, *a, **k: source)
     assert [m for _, m in imports(path)] == expected
+
+
+def test_docs_architecture_states_this_rule():
+    """docs/architecture.md names every package in its table, in the rule's order, and its
+    rule line is TIERS."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
+    rows = [line.split("`")[1] for line in text.splitlines() if line.startswith("| `costcalc.")]
+    assert [row.split(".")[1] for row in rows] == list(TIERS[:-1])
+    assert sorted(TIERS[:-1]) == packages
+    assert " < ".join(TIERS[:-1]) + " < entry points" in text
+    for module in ENTRY:
+        assert f"`{module}`" in text or module == "costcalc.__main__"
