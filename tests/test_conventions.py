@@ -129,3 +129,83 @@ def test_a_changed_convention_would_fail(monkeypatch):
     monkeypatch.setitem(fvcore.mult_adds, "batchnorm", "out_elements")
     totals = analyze("resnet50", convention="fvcore")["totals"]
     assert totals["mult_adds"] != TOOLS["models"]["resnet50"]["fvcore"]["flops"]
+
+
+def _line_of(text, key):
+    """1-based line of the top-level key ``key:`` in ``text``."""
+    return text.splitlines().index(f"{key}:") + 1
+
+
+def test_every_convention_covers_every_layer_type_by_an_expression_or_an_ignore():
+    """Each total of each convention has, for each registered type, its own expression, the
+    default, or an explicit ignore (counted 0): nothing falls through to 0 unsaid."""
+    from costcalc.layers import canonical_types
+
+    for convention in conventions().values():
+        for total in ("mult_adds", "params"):
+            table = getattr(convention, total)
+            for layer_type in canonical_types():
+                listed = [layer_type.name in table, "default" in table,
+                          layer_type.name in convention.ignores[total]]
+                assert any(listed), (convention.name, total, layer_type.name)
+                assert not (listed[0] and listed[2]), (convention.name, total, layer_type.name)
+
+
+def test_a_new_layer_type_no_convention_names_is_refused_at_the_first_convention(monkeypatch):
+    """Register a type: paper and torch count every type by one expression; fvcore's
+    mult_adds is a table, so loading stops at fvcore's line naming the new type."""
+    from costcalc.layers import TYPES, LayerType
+
+    fixture = LayerType()
+    fixture.name = "fixture_norm"
+    monkeypatch.setitem(TYPES, "fixture_norm", fixture)
+    path = ROOT / "costcalc" / "counting" / "conventions.yaml"
+    with pytest.raises(SpecError) as info:
+        load_conventions(str(path))
+    assert info.value.line == _line_of(path.read_text(), "fvcore")
+    assert "convention fvcore: mult_adds neither counts nor ignores the layer type " \
+           "fixture_norm:" in info.value.message
+
+
+def _every_type_but(*left_out):
+    from costcalc.layers import canonical_types
+
+    return "{" + ", ".join(f"{t.name}: mult_adds" for t in canonical_types()
+                           if t.name not in left_out) + "}"
+
+
+@pytest.mark.parametrize("body, line, message", [
+    # two types left out of a table: both named, at the convention's line
+    ("  mult_adds: " + _every_type_but("relu", "add") + "\n  params: params\n", 2,
+     "convention mine: mult_adds neither counts nor ignores the layer types relu, add: "
+     "give each an expression under mult_adds or list it under ignores: mult_adds"),
+    # the same, ignored: accepted (see below); an ignore of a counted type is refused
+    ("  mult_adds: " + _every_type_but() + "\n  params: params\n"
+     "  ignores: {mult_adds: [relu]}\n", 3,
+     "convention mine: relu is both counted in mult_adds and listed under ignores: mult_adds"),
+    # an alias would never match a node's type (counted 0): refused, naming the type
+    ("  mult_adds: " + _every_type_but("fc") + "\n  params: params\n"
+     "  ignores: {mult_adds: [linear]}\n", 5,
+     "convention mine: 'linear' is another name of the layer type fc: write fc"),
+    ("  mult_adds: mult_adds\n  params: params\n  ignores: [relu]\n", 5,
+     "convention mine: ignores is a mapping of mult_adds and params to lists of layer types"),
+    ("  mult_adds: mult_adds\n  params: params\n  ignores: {flops: [relu]}\n", 5,
+     "unknown key 'flops' in convention mine's ignores"),
+])
+def test_an_uncovered_or_wrongly_ignored_type_is_refused(tmp_path, body, line, message):
+    path = tmp_path / "c.yaml"
+    path.write_text("# x\nmine:\n" + body)
+    with pytest.raises(SpecError) as info:
+        load_conventions(str(path))
+    assert message in info.value.message
+    assert info.value.line == line
+
+
+def test_an_ignored_type_counts_0_and_the_rest_its_expression(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("mine:\n  mult_adds: " + _every_type_but("relu", "add") + "\n"
+                    "  params: params\n  ignores: {mult_adds: [relu, add]}\n")
+    mine = load_conventions(str(path))["mine"]
+    assert mine.expression("mult_adds", "relu") is None
+    assert mine.expression("mult_adds", "conv") == "mult_adds"
+    assert mine.expression("params", "relu") == "params"

@@ -21,8 +21,10 @@ def _table(convention):
                                     or "default" in convention.params) + types:
         label = "every other type" if type_name == "default" else f"`{type_name}`"
         cells = [f"`{table[type_name]}`" if type_name in table else
-                 (f"`{table['default']}`" if "default" in table else "0")
-                 for table in (convention.mult_adds, convention.params)]
+                 "0" if type_name != "default" and convention.expression(total, type_name) is None
+                 else f"`{table['default']}`" if "default" in table else "0"
+                 for total, table in (("mult_adds", convention.mult_adds),
+                                      ("params", convention.params))]
         rows.append(f"| {label} | {cells[0]} | {cells[1]} |")
     return "\n".join(rows)
 
@@ -32,8 +34,10 @@ def render():
     for name, convention in conventions().items():
         parts += [f"### `{name}`", "", f"**Tool:** {convention.tool}", "",
                   f"**Counts:** {convention.counts}", "", _table(convention), ""]
-        if convention.ignores:
-            parts += ["Counted as 0: " + ", ".join(f"`{t}`" for t in convention.ignores) + ".", ""]
+        for total, ignored in convention.ignores.items():
+            if ignored:
+                parts += [f"Counted as 0 in {total} (`ignores`): "
+                          + ", ".join(f"`{t}`" for t in ignored) + ".", ""]
         if convention.notes:
             parts += [f"Notes: {convention.notes}", ""]
         if convention.source_notes:

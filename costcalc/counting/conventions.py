@@ -9,7 +9,7 @@ import os
 
 from costcalc.core.errors import SpecError, show, check_keys, did_you_mean
 from costcalc.core.expr import ExprError, compile_expr, evaluate
-from costcalc.layers import TYPES, pooled_elements
+from costcalc.layers import TYPES, canonical_types, pooled_elements
 from costcalc.core.yamlload import load
 
 DEFAULT = "paper"
@@ -24,33 +24,53 @@ _LOADED = None
 class Convention:
     """One tool's counting: per layer type, the expression of each total."""
 
-    def __init__(self, name, tool, counts, mult_adds, params, ignores=(), notes="",
+    def __init__(self, name, tool, counts, mult_adds, params, ignores=None, notes="",
                  source_notes=""):
         self.name, self.tool, self.counts = name, tool, counts
         self.mult_adds, self.params = mult_adds, params   # {type or 'default': expression}
-        self.ignores, self.notes, self.source_notes = list(ignores), notes, source_notes
+        self.ignores = {total: list((ignores or {}).get(total, ())) for total in TOTALS}
+        self._ignored = {total: frozenset(types) for total, types in self.ignores.items()}
+        self.notes, self.source_notes = notes, source_notes
 
     def expression(self, total, type_name):
+        """The expression of ``type_name`` in ``total``: its own, None (it counts 0) where
+        the convention ignores it, else the total's default (load_conventions refuses a
+        type with none of the three)."""
         table = self.mult_adds if total == "mult_adds" else self.params
-        return table.get(type_name, table.get("default"))
+        if type_name in table:
+            return table[type_name]
+        if type_name in self._ignored[total]:
+            return None
+        return table["default"]
 
 
-def load_conventions(path=_PATH):
-    """{name: Convention} from the YAML file, every type and expression checked."""
+TOTALS = ("mult_adds", "params")
+
+
+def load_conventions(path=_PATH, types=None):
+    """{name: Convention} from the YAML file, every type and expression checked. Each total
+    must cover every layer type of ``types`` (canonical_types() by default): by an
+    expression of its own, by the total's default (a single expression is one for every
+    type) or by being listed under ``ignores`` for that total (it then counts 0); an
+    uncovered type is refused at the convention's line, never counted 0."""
+    names = [t.name for t in (canonical_types() if types is None else types)]
     tree = load(open(path, encoding="utf-8").read(), path)
     found = {}
     for name, body in tree.items():
         check_keys(body, ("tool", "counts", "mult_adds", "params", "ignores", "notes",
                           "source_notes"), f"convention {name}")
+        ignores = _ignores(name, body, names)
         tables = {}
-        for total in ("mult_adds", "params"):
+        for total in TOTALS:
             raw = body.get(total, 0)
             table = dict(raw) if isinstance(raw, dict) else {"default": raw}
             for type_name, text in table.items():
-                if type_name != "default" and type_name not in TYPES:
+                if type_name != "default":
                     where = raw.key_pos[type_name] if isinstance(raw, dict) else body.pos[total]
-                    raise where.error(f"convention {name}: unknown layer type {type_name!r}"
-                                      f"{did_you_mean(type_name, TYPES)}")
+                    _check_type(name, type_name, names, where)
+                    if type_name in ignores[total]:
+                        raise where.error(f"convention {name}: {type_name} is both counted "
+                                          f"in {total} and listed under ignores: {total}")
                 try:
                     compile_expr(str(text))
                     evaluate(str(text), dict.fromkeys(QUANTITIES, 1))
@@ -58,10 +78,52 @@ def load_conventions(path=_PATH):
                     where = raw.pos[type_name] if isinstance(raw, dict) else body.pos[total]
                     raise where.error(f"convention {name}: {exc}") from None
                 table[type_name] = str(text)
+            uncovered = [t for t in names if t not in table and t not in ignores[total]
+                         and "default" not in table]
+            if uncovered:
+                raise tree.key_pos[name].error(
+                    f"convention {name}: {total} neither counts nor ignores the layer "
+                    f"type{'s' * (len(uncovered) > 1)} {', '.join(uncovered)}: give each an "
+                    f"expression under {total} or list it under ignores: {total}")
             tables[total] = table
         found[name] = Convention(name, body.get("tool", ""), body.get("counts", ""),
-                                 tables["mult_adds"], tables["params"], body.get("ignores", ()),
+                                 tables["mult_adds"], tables["params"], ignores,
                                  body.get("notes", ""), body.get("source_notes", ""))
+    return found
+
+
+def _check_type(name, type_name, names, where):
+    """Refuse a key that is not a layer type's own name (an alias would never match the
+    node's type, so it would count 0)."""
+    if type_name in names:
+        return
+    if not isinstance(type_name, str):
+        raise where.error(f"convention {name}: a layer type is a name such as conv, not "
+                          f"{show(type_name)}")
+    known = TYPES.get(type_name)
+    if known is not None and known.name in names:
+        raise where.error(f"convention {name}: {type_name!r} is another name of the layer "
+                          f"type {known.name}: write {known.name}")
+    raise where.error(f"convention {name}: unknown layer type {type_name!r}"
+                      f"{did_you_mean(type_name, names)}")
+
+
+def _ignores(name, body, names):
+    """{total: [type]} of the convention's ``ignores`` (a mapping of totals to lists of
+    layer types), each type checked."""
+    raw = body.get("ignores", {})
+    if not isinstance(raw, dict):
+        raise body.pos["ignores"].error(f"convention {name}: ignores is a mapping of "
+                                        f"{' and '.join(TOTALS)} to lists of layer types")
+    check_keys(raw, TOTALS, f"convention {name}'s ignores")
+    found = dict.fromkeys(TOTALS, ())
+    for total, listed in raw.items():
+        if not isinstance(listed, list):
+            raise raw.pos[total].error(f"convention {name}: ignores: {total} is a list of "
+                                       f"layer types")
+        for i, type_name in enumerate(listed):
+            _check_type(name, type_name, names, listed.pos[i])
+        found[total] = list(listed)
     return found
 
 
