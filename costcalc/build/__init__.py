@@ -1,0 +1,1 @@
+"""Expansion: a validated Spec and its settings to a graph of layers with every shape known."""
