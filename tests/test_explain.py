@@ -18,9 +18,8 @@ from costcalc.lang import shipped
 from costcalc.analysis.explain import annotate, layer_formulas
 from costcalc.build.graph import Settings, build
 from costcalc.analysis.report import make_report
-from costcalc.lang.spec import Spec
+from costcalc.lang.spec import spec_from_text
 from costcalc.build.transform import separable_pairs
-from costcalc.core.yamlload import load
 
 TABLE3 = pathlib.Path(__file__).resolve().parent / "specs" / "table3_layer.yaml"
 
@@ -33,7 +32,7 @@ MOBILENET_PAIRS = [(32, 64, 112, 1), (64, 128, 112, 2), (128, 128, 56, 1), (128,
 
 def spec_of(text):
     text = textwrap.dedent(text)
-    return Spec("t.yaml", load(text, "t.yaml"))
+    return spec_from_text(text, "t.yaml")
 
 
 def explained(spec, **settings):

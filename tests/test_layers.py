@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from costcalc.build.graph import Settings, build
 from costcalc.layers import TYPES, conv_side
-from costcalc.lang.spec import Spec
-from costcalc.core.yamlload import load
+from costcalc.lang.spec import spec_from_text
 
 
 def one_layer(layer_yaml, input_shape=(32, 56, 56), extra=""):
@@ -17,7 +16,7 @@ def one_layer(layer_yaml, input_shape=(32, 56, 56), extra=""):
     c, h, w = input_shape
     text = f"name: t\ninput: [{c}, {h}, {w}]\n{extra}layers:\n" + textwrap.indent(
         textwrap.dedent(layer_yaml), "  ")
-    return build(Spec("t.yaml", load(text, "t.yaml")), Settings()).nodes
+    return build(spec_from_text(text, "t.yaml"), Settings()).nodes
 
 
 def costs(node):

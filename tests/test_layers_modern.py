@@ -12,15 +12,14 @@ from costcalc import analyze
 from costcalc.core.errors import SpecError
 from costcalc.build.graph import Settings, build
 from costcalc.layers import TYPES, adaptive_windows
-from costcalc.lang.spec import Spec
-from costcalc.core.yamlload import load
+from costcalc.lang.spec import spec_from_text
 
 
 def nodes(layer_yaml, input_shape=(32, 56, 56), blocks=""):
     c, h, w = input_shape
     text = (f"name: t\ninput: [{c}, {h}, {w}]\n{textwrap.dedent(blocks)}layers:\n"
             + textwrap.indent(textwrap.dedent(layer_yaml), "  "))
-    return build(Spec("t.yaml", load(text, "t.yaml")), Settings()).nodes
+    return build(spec_from_text(text, "t.yaml"), Settings()).nodes
 
 
 def costs(node):

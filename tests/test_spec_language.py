@@ -8,13 +8,12 @@ from hypothesis import strategies as st
 from costcalc.core.errors import SpecError
 from costcalc.core.expr import ExprError, make_divisible, substitute
 from costcalc.build.graph import Settings, build
-from costcalc.lang.spec import Spec, WidthRule
-from costcalc.core.yamlload import load
+from costcalc.lang.spec import WidthRule, spec_from_text
 
 
 def graph(text, **settings):
     text = textwrap.dedent(text)
-    return build(Spec("t.yaml", load(text, "t.yaml")), Settings(**settings))
+    return build(spec_from_text(text, "t.yaml"), Settings(**settings))
 
 
 def names_and_shapes(g):
@@ -264,3 +263,53 @@ def test_a_repeat_of_zero_adds_nothing_and_big_repeats_stay_linear():
           - {repeat: 5000, layers: [{type: relu}]}
         """)
     assert len(g.nodes) == 5001
+
+
+# ---------------------------------------------------------------- a Spec is always validated
+
+BAD_ENTRIES = """\
+name: t
+input: [3, 8, 8]
+layers:
+  - {type: conv, k: 3, out: 4, kk: 1}
+  - {block: nowhere}
+  - {repeat: 2, as: alpha, layers: [{type: relu}]}
+"""
+
+
+def test_a_spec_cannot_be_made_unvalidated():
+    """Spec(path, tree) itself checks every entry (issue 17): the three problems of
+    BAD_ENTRIES at once, as loading the text reports them; the builder never sees them."""
+    from costcalc.core.errors import SpecErrors
+    from costcalc.core.yamlload import load
+    from costcalc.lang.spec import Spec
+
+    with pytest.raises(SpecErrors) as direct:
+        Spec("t.yaml", load(BAD_ENTRIES, "t.yaml"))
+    with pytest.raises(SpecErrors) as loaded:
+        spec_from_text(BAD_ENTRIES, "t.yaml")
+    lines = str(direct.value).splitlines()
+    assert lines == str(loaded.value).splitlines()
+    assert [line.split(": error: ")[0] for line in lines] == ["t.yaml:4:32", "t.yaml:5:13",
+                                                               "t.yaml:6:21"]
+    assert "unknown attribute 'kk' for conv" in lines[0]
+    assert "unknown block 'nowhere'" in lines[1]
+    assert "the loop variable 'alpha' is a name the language reserves" in lines[2]
+
+
+@pytest.mark.parametrize("entry, message", [
+    # what a ${...} gives is known only as the graph is built: the builder checks it there
+    ('{type: "${kind}", k: 3, out: 4, kk: 1}', "5:37: error: unknown attribute 'kk' for conv"),
+    ('{block: "${unit}", out: 4, wide: 2}', "5:32: error: block unit has no argument 'wide'"),
+    ('{type: relu, name: "${word}"}', "5:24: error: 'input' is reserved"),
+    ('{type: relu, name: "${flag}"}', "5:24: error: name must be text, not True"),
+])
+def test_what_an_expression_gives_is_checked_as_the_graph_is_built(entry, message):
+    text = ("name: t\ninput: [3, 8, 8]\n"
+            "params: {kind: conv, unit: unit, word: input, flag: true}\n"
+            f"layers:\n  - {entry}\n"
+            "blocks:\n  unit:\n    args: [out]\n    layers: [{type: conv, k: 1, out: $out}]\n")
+    spec = spec_from_text(text, "t.yaml")   # valid as written
+    with pytest.raises(SpecError) as error:
+        build(spec, Settings())
+    assert str(error.value).startswith(f"t.yaml:{message}")

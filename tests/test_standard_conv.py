@@ -14,9 +14,8 @@ from costcalc.analysis import check
 from costcalc.lang import shipped
 from costcalc.build.graph import Settings, build
 from costcalc.analysis.report import make_report
-from costcalc.lang.spec import Spec, load_spec
+from costcalc.lang.spec import load_spec, spec_from_text
 from costcalc.build.transform import separable_pairs, standard_conv
-from costcalc.core.yamlload import load
 
 TABLE3 = pathlib.Path(__file__).resolve().parent / "specs" / "table3_layer.yaml"
 
@@ -157,7 +156,7 @@ def test_inputs_are_rewired(conv_mobilenet):
 
 def test_residual_networks_keep_their_adds():
     """A pair inside a residual block (MobileNetV2-like): the add still sees both inputs."""
-    spec = Spec("t.yaml", load(textwrap.dedent("""
+    spec = spec_from_text(textwrap.dedent("""
         name: t
         input: [32, 28, 28]
         layers:
@@ -166,7 +165,7 @@ def test_residual_networks_keep_their_adds():
           - {name: dw_relu, type: relu6}
           - {name: project, type: pointwise, out: 32}
           - {name: sum, type: add, inputs: [input, project]}
-    """), "t.yaml"))
+    """), "t.yaml")
     graph = build(spec, Settings(standard_conv=True))
     names = [n.name for n in graph.nodes]
     assert names == ["expand", "dw+project", "sum"]

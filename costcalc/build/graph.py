@@ -5,21 +5,22 @@ multiplier applied to each widening layer's ``out``, and every input resolved
 to an earlier layer, so the graph is in execution order. Each node also gets
 its cost from its layer type (``layers.py``).
 
-``check_entries`` looks at every entry of a spec once, before anything is built,
-and reports every problem that does not depend on shapes or settings (unknown
-keys, types, blocks and arguments, literal values of the wrong kind) at once.
-The builder then stops at the first problem that does. The limits in ``LIMITS``
-(docs/errors.md) keep the expansion and the numbers bounded.
+A ``Spec`` exists only validated: ``lang.entries.check_entries`` has looked at every
+entry once, before anything is built, and reported every problem that does not depend on
+shapes or settings (unknown keys, types, blocks and arguments, literal values of the wrong
+kind). The builder checks only what does, and stops at its first problem: a value an
+expression gives (a layer type, block, name or attribute ``${...}``), a shape, a limit. The
+limits in ``LIMITS`` (docs/errors.md) keep the expansion and the numbers bounded.
 """
 import re
 
-from costcalc.core.errors import SpecError, check_keys, did_you_mean, show
+from costcalc.core.errors import SpecError, did_you_mean, show
 from costcalc.core.expr import ExprError, is_template, names_read, substitute
 from costcalc.layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
-from costcalc.lang.entries import check_name, layer_list
 from costcalc.core.model import IMAGE, Graph, Node, Settings, check_settings
-from costcalc.lang.entries import (CALL_KEYS, GROUP_KEYS, REPEAT_KEYS, TORCH_CALLS, _has_template,
-                                   check_call_args, check_layer_keys, entry_kind, find_block)
+from costcalc.lang.entries import (CALL_KEYS, REPEAT_KEYS, TORCH_CALLS, _has_template,
+                                   check_call_args, check_layer_keys, check_layer_name, check_text,
+                                   find_block, kind_of)
 
 _INPUT_SHAPE = ("input_channels", "input_height", "input_width")
 _READS_INPUT = re.compile(r"\bin_(channels|height|width)\b")  # a when: that needs the input
@@ -144,7 +145,7 @@ class _Builder:
     def sequence(self, entries, scope):
         for i, entry in enumerate(entries):
             pos = entries.pos[i]
-            kind = entry_kind(entry, pos)
+            kind = kind_of(entry)
             self.expanded += 1
             if self.expanded > LIMITS["layers"]:
                 raise pos.error(f"the spec expands to more than {LIMITS['layers']:,} layers "
@@ -202,11 +203,6 @@ class _Builder:
         return self.image if index == IMAGE else self.nodes[index].shape
 
     def repeat(self, entry, scope, pos):
-        if "layers" in entry:  # with 'block', the other keys are the block's arguments
-            check_keys(entry, REPEAT_KEYS, "repeat")
-            layer_list(entry, "layers", entry, True)
-        if ("layers" in entry) == ("block" in entry):
-            raise pos.error("repeat needs either 'layers' or 'block'")
         count = self.value(entry, "repeat", scope.names)
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 0):
             raise entry.pos["repeat"].error(f"repeat must be a non-negative integer, "
@@ -217,7 +213,6 @@ class _Builder:
                 f"repeat {count:,} of {body:,} entries would expand past the limit of "
                 f"{LIMITS['layers']:,} layers (docs/errors.md)")
         var = entry.get("as", "i")
-        check_name(var, entry.pos.get("as", pos), "the loop variable")
         if "input" in entry:
             scope.previous = self.reference(entry, "input", scope)
         base_name = entry.get("name")
@@ -275,8 +270,6 @@ class _Builder:
     def group(self, entry, scope, pos):
         """``{layers: [...]}``: layers written in place, with a shared stage, condition
         or input, and a scope of their own when the group has a name."""
-        check_keys(entry, GROUP_KEYS, "group")
-        layer_list(entry, "layers", entry, True)
         stage = self.stage(entry, scope.names, scope)
         if "input" in entry:
             scope.previous = self.reference(entry, "input", scope)
@@ -300,8 +293,12 @@ class _Builder:
             self.outputs[inner.prefix] = inner.previous
 
     def call(self, entry, scope, pos, name, block_input, skip=CALL_KEYS):
-        block = find_block(self.spec, self.value(entry, "block", scope.names), entry.pos["block"])
-        check_call_args(entry, block, skip)
+        if is_template(entry["block"]):   # a block named by an expression: checked now
+            block = find_block(self.spec, self.value(entry, "block", scope.names),
+                               entry.pos["block"])
+            check_call_args(entry, block, skip)
+        else:
+            block = self.spec.blocks[entry["block"]]
         shape = self.shape_of(block_input)   # in_channels etc.: the shape of the call's input
         outer = dict(scope.names, in_channels=shape[0], in_height=shape[1], in_width=shape[2])
         args = {key: _passed(self.value(entry, key, outer), scope, entry.pos[key])
@@ -370,9 +367,8 @@ class _Builder:
         name = self.value(entry, "name", names) if "name" in entry else None
         if name is not None:
             name = self.name_text(name, entry.pos["name"])
-            if name == "input":
-                raise entry.pos["name"].error("'input' is reserved: it means the input of "
-                                              "the enclosing block (the image at the top)")
+            if is_template(entry["name"]):
+                check_layer_name(name, entry.pos["name"])
         name = scope.full(name if name is not None else scope.auto_name(layer_type.name))
         self.add(name, layer_type, attrs, inputs, shapes, self.stage(entry, names, scope), pos,
                  plan, scope, entry)
@@ -428,8 +424,7 @@ class _Builder:
 
     def name_text(self, name, pos, what="name"):
         """A name as text: a string or a number, at most LIMITS['name'] characters."""
-        if isinstance(name, bool) or not isinstance(name, (str, int)):
-            raise pos.error(f"{what} must be text, not {show(name)}")
+        check_text(name, pos, what)   # a literal one was checked with the spec
         name = str(name)
         if not name or len(name) > LIMITS["name"]:
             raise pos.error(f"a {what} must have 1 to {LIMITS['name']} characters")
@@ -441,7 +436,8 @@ class _Builder:
         None, torch_call, in_pieces, simple), simple when the layer also reads the previous
         output and names nothing (the short path of ``layer``)."""
         layer_type = lookup(type_name, entry.pos["type"])
-        check_layer_keys(entry, layer_type)
+        if is_template(entry["type"]):   # a literal type's keys were checked with the spec
+            check_layer_keys(entry, layer_type)
         defaults = self.spec.defaults.get(layer_type.name, {})
         static = not (is_template(entry["type"]) or any(
             _has_template(v) for k, v in entry.items() if k in layer_type.attrs) or any(

@@ -48,10 +48,8 @@ def layer_list(owner, key, where, required=False):
     return value
 
 
-def entry_kind(entry, pos):
-    """'repeat', 'layer', 'call' or 'group'; an entry that is none of them is an error."""
-    if not isinstance(entry, dict):
-        raise pos.error("each layer must be a mapping, such as {type: conv, ...}")
+def kind_of(entry):
+    """'repeat', 'layer', 'call' or 'group' of a mapping entry; None if it is none of them."""
     if "repeat" in entry:
         return "repeat"
     if "type" in entry:
@@ -60,6 +58,16 @@ def entry_kind(entry, pos):
         return "call"
     if "layers" in entry:
         return "group"
+    return None
+
+
+def entry_kind(entry, pos):
+    """'repeat', 'layer', 'call' or 'group'; an entry that is none of them is an error."""
+    if not isinstance(entry, dict):
+        raise pos.error("each layer must be a mapping, such as {type: conv, ...}")
+    kind = kind_of(entry)
+    if kind is not None:
+        return kind
     keys = ", ".join(map(str, entry)) or "none"
     raise pos.error(f"a layer needs 'type' (or 'block' to call a block, 'repeat' to repeat "
                     f"layers, 'layers' to group them); this entry has: {show(keys)}")
@@ -155,15 +163,11 @@ def _entry_problems(spec, entry, kind, pos, lists):
             block = find_block(spec, name, entry.pos["block"])
             check_call_args(entry, block, REPEAT_KEYS if kind == "repeat" else CALL_KEYS)
         checks.append(call_checks)
-    if kind == "layer" and entry.get("name") == "input":
-        checks.append(lambda: _raise(entry.pos["name"].error(
-            "'input' is reserved: it means the input of the enclosing block (the image at the "
-            "top)")))
+    if kind == "layer" and "name" in entry:
+        checks.append(lambda: check_layer_name(entry["name"], entry.pos["name"]))
     for key in ("name", "stage"):
-        if key in entry and (isinstance(entry[key], bool)
-                             or not isinstance(entry[key], (str, int))):
-            checks.append(lambda key=key: _raise(entry.pos[key].error(
-                f"{key} must be text, not {show(entry[key])}")))
+        if key in entry:
+            checks.append(lambda key=key: check_text(entry[key], entry.pos[key], key))
     problems = []
     for check in checks:
         try:
@@ -171,6 +175,19 @@ def _entry_problems(spec, entry, kind, pos, lists):
         except SpecError as exc:
             problems.append(exc)
     return problems
+
+
+def check_text(value, pos, what):
+    """A name or stage is text: a string or a number (not true/false)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise pos.error(f"{what} must be text, not {show(value)}")
+
+
+def check_layer_name(name, pos):
+    """A layer may not be named 'input' (a reference to 'input' is the block's input)."""
+    if name == "input":
+        raise pos.error("'input' is reserved: it means the input of the enclosing block (the "
+                        "image at the top)")
 
 
 def _raise(error):

@@ -101,8 +101,7 @@ def _kind(value):
 def load(arg):
     """Resolve and load a spec (a variant: its family with the variant's settings)."""
     path, variant = resolve(arg)
-    spec = load_spec(path)
-    return spec.with_variant(variant) if variant else spec
+    return load_spec(path, variant)
 
 
 def load_given(arg):

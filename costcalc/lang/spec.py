@@ -1,8 +1,9 @@
 """Step 2: a loaded YAML tree to a validated ``Spec`` (the language: docs/spec-language.md).
 
-Only the top level is checked here (keys, input, parameters, width rule,
-blocks); layer entries are checked as the graph is built, where their shapes
-are known.
+A ``Spec`` exists only validated: its constructor checks the whole document (top-level
+keys, input, parameters, variants, width rule, defaults, blocks, every entry with
+``entries.check_entries``, every expectation) and raises every problem found together.
+What depends on values and shapes is checked as the graph is built (``build.graph``).
 """
 import copy
 import math
@@ -108,12 +109,21 @@ class WidthRule:
 
 
 class Spec:
-    """A validated spec; ``layers`` and block bodies stay as positioned YAML."""
+    """A validated spec; ``layers`` and block bodies stay as positioned YAML.
 
-    def __init__(self, path, tree, collect=False):
+    ``Spec(path, tree, variant=None)`` is the one way to make one (``load_spec``,
+    ``spec_from_text`` and ``lang.shipped`` call it): every problem of ``tree`` that does
+    not depend on values or shapes is raised here, together (SpecErrors); ``variant``
+    names a variant the spec declares, whose settings replace its defaults."""
+
+    def __init__(self, path, tree, variant=None):
+        if not isinstance(tree, Map):
+            pos = getattr(tree, "at", None)
+            raise SpecError("a spec must be a mapping with name, input and layers", str(path),
+                            pos.line if pos else 1, pos.col if pos else 1)
         self.path = str(path)
         self.tree = tree
-        errors = []
+        errors = unknown_keys(tree, TOP_KEYS, "the spec")
         self.name = gather(errors, _text, tree, "name", True)
         self.source = gather(errors, _text, tree, "source") or ""
         self.input = gather(errors, _input, tree)
@@ -134,22 +144,32 @@ class Spec:
         if not isinstance(self.expect, list):
             errors.append(tree.pos["expect"].error("expect must be a list of documented numbers"))
             self.expect = []
-        self.errors = errors   # raised together with the entries' problems by _validated
-        if errors and not collect:
+        if self.layers is not None:
+            gather(errors, check_entries, self)
+        if self.params is not None and self.variants is not None:
+            gather(errors, expectations, self)
+        if errors:
             raise SpecErrors(errors)
+        if variant is not None:
+            self._take(self.variants[variant])
 
     def with_variant(self, name):
-        """A copy of this spec whose parameter defaults and input side are the variant's."""
-        variant = self.variants[name]
+        """A copy of this (validated) spec whose parameter defaults and input side are
+        variant ``name``'s, as ``Spec(path, tree, name)`` makes it."""
         spec = copy.copy(self)
-        spec.params = dict(self.params)
-        for key, value in variant.overrides.items():
-            old = self.params[key]
-            spec.params[key] = Param(key, value, old.choices, old.doc, variant.pos)
-        if variant.resolution is not None:
-            spec.input = (self.input[0], variant.resolution, variant.resolution)
-        spec.variant = variant
+        spec._take(self.variants[name])
         return spec
+
+    def _take(self, variant):
+        """Make ``variant``'s parameter values and input side this spec's defaults."""
+        params = dict(self.params)
+        for key, value in variant.overrides.items():
+            old = params[key]
+            params[key] = Param(key, value, old.choices, old.doc, variant.pos)
+        self.params = params
+        if variant.resolution is not None:
+            self.input = (self.input[0], variant.resolution, variant.resolution)
+        self.variant = variant
 
     def title(self, params):
         """The spec's name with its parameters substituted (``name: "ResNet-${depth}"``)."""
@@ -267,31 +287,14 @@ def _check_override(param, value, label):
             return
 
 
-def load_spec(path):
-    """Read, parse and validate the spec at ``path``."""
-    return _validated(load_file(path), path)
+def load_spec(path, variant=None):
+    """Read, parse and validate the spec at ``path`` (as its ``variant``, if named)."""
+    return Spec(path, load_file(path), variant)
 
 
 def spec_from_text(text, label):
     """Parse and validate a spec held in a string (``label`` stands for its path)."""
-    return _validated(load(text, label), label)
-
-
-def _validated(tree, path):
-    if not isinstance(tree, Map):
-        pos = getattr(tree, "at", None)
-        raise SpecError("a spec must be a mapping with name, input and layers", str(path),
-                        pos.line if pos else 1, pos.col if pos else 1)
-    errors = unknown_keys(tree, TOP_KEYS, "the spec")
-    spec = Spec(path, tree, collect=True)
-    errors += spec.errors
-    if spec.layers is not None:
-        gather(errors, check_entries, spec)
-    if spec.params is not None and spec.variants is not None:
-        gather(errors, expectations, spec)
-    if errors:
-        raise SpecErrors(errors)
-    return spec
+    return Spec(label, load(text, label))
 
 
 def _scalar(text, label):
