@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from costcalc.core.breakdowns import BREAKDOWNS
 from costcalc.core.errors import SpecError, one_line
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -287,7 +288,7 @@ def cli():
 @click.option("--standard-conv", is_flag=True,
               help="Replace every depthwise separable pair by one standard convolution "
                    "(MobileNet's 'Conv MobileNet', docs/explain.md).")
-@click.option("--by", "by", multiple=True, type=click.Choice(("type", "stage", "resolution")),
+@click.option("--by", "by", multiple=True, type=click.Choice(tuple(BREAKDOWNS)),
               help="Table and markdown: breakdowns under the table (repeatable; default: type).")
 @click.option("--depth", type=click.IntRange(min=1), default=None, metavar="N",
               help="Table and markdown: fold layers into one row per block, the first N "
@@ -362,7 +363,7 @@ def _same_file(one, other):
 @settings_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--by", "sections", multiple=True,
-              type=click.Choice(("type", "stage", "resolution")),
+              type=click.Choice(tuple(BREAKDOWNS)),
               help="Breakdowns to show (repeatable; default: type, then stage or resolution).")
 @convention_option
 @color_option

@@ -6,7 +6,8 @@ import re
 import pytest
 
 from costcalc import analyze
-from costcalc.output.render import human, shape_text
+from costcalc.core.units import human
+from costcalc.output.render import shape_text
 from costcalc.output.textable import elide
 
 LONG = "efficientnet_b0"  # names such as stage6/3/residual/stochastic_depth
@@ -186,7 +187,7 @@ def test_check_columns(run_cli, tmp_path, monkeypatch):
 
 
 def test_a_deviation_that_prints_as_zero_has_no_sign():
-    from costcalc.output.render import in_unit, signed
+    from costcalc.core.units import in_unit, signed
 
     # binary units too: 0.001 B is 0 KiB at no decimals; 512 B is 512 / 1024 = 0.5 KiB
     assert signed(0.001, in_unit(0.001, "KiB", 0), "KiB") == "0KiB"

@@ -3,8 +3,10 @@ loaded (docs/check.md). analysis/check.py recomputes and compares them."""
 import re
 from fractions import Fraction
 
+from costcalc.core.breakdowns import BREAKDOWNS
 from costcalc.core.errors import SpecError, SpecErrors, check_keys, show
 from costcalc.core.model import Settings, check_settings
+from costcalc.core.units import PRINTED_UNITS
 from costcalc.counting.conventions import conventions
 
 METRICS = ("mult_adds", "params", "bn_params", "learned_params", "other_ops", "flops",
@@ -16,12 +18,10 @@ SETTINGS_KEYS = ("variant", "alpha", "rho", "resolution", "set", "standard_conv"
 KEYS = ("metric", "of", "printed", "printed_as", "expected", "tolerance", "source", "why",
         "note") + SETTINGS_KEYS
 PRINTED_AS = ("rounded", "truncated")
-SCOPES = {"total": None, "layer": "layers", "type": "by_type", "stage": "by_stage",
-          "resolution": "by_resolution"}
-_NUMBER = re.compile(r"^\s*([-+]?[0-9][0-9,]*(?:\.([0-9]+))?)\s*(KiB|MiB|GiB|[KMGB%]?)\s*$")
+SCOPES = {"total": None, "layer": "layers", **{b.name: b.key for b in BREAKDOWNS.values()}}
+_NUMBER = re.compile(r"^\s*([-+]?[0-9][0-9,]*(?:\.([0-9]+))?)\s*(%s)\s*$" % "|".join(
+    map(re.escape, sorted(PRINTED_UNITS, key=len, reverse=True))))   # KiB before K
 _THOUSANDS = re.compile(r"^[-+]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.|$)")
-SCALE = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "%": Fraction(1, 100),
-         "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}   # binary units, for sizes in bytes
 
 
 class Printed:
@@ -41,7 +41,7 @@ class Printed:
         if digits.startswith("-"):
             raise ValueError(f"{show(self.text)} is negative: counts, shares and "
                              f"tolerances are not")
-        self.unit, self.scale = unit, SCALE[unit]
+        self.unit, self.scale = unit, PRINTED_UNITS[unit]
         self.value = Fraction(digits.replace(",", "")) * self.scale
         if not self.value < 10**30:
             raise ValueError(f"{show(self.text)} is past the limit of 10^30 (docs/errors.md)")

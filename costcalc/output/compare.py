@@ -3,12 +3,10 @@ table (plain text), markdown, csv or json (``{"reports": [report, ...]}``), docs
 import textwrap
 
 from costcalc.analysis.report import COUNTS
-from costcalc.output.render import CsvWriter, _md_table, count_notes, md_lines, md_text, human, percent, render_json, shape_text
+from costcalc.core.breakdowns import BREAKDOWNS
+from costcalc.core.units import human, percent
+from costcalc.output.render import CsvWriter, _md_table, count_notes, group_name, md_lines, md_text, render_json, shape_text
 
-SECTIONS = ("type", "stage", "resolution")
-SECTION_TITLES = {"type": "layer type", "stage": "stage", "resolution": "output size"}
-SECTION_KEYS = {"type": ("by_type", "type"), "stage": ("by_stage", "stage"),
-                "resolution": ("by_resolution", "resolution")}
 MISSING = "-"
 
 
@@ -19,8 +17,8 @@ def chosen_sections(results, sections=()):
     names stages, else by output size if every column has the same input size
     (otherwise the output sizes of the columns would not line up)."""
     if sections:
-        return [s for s in SECTIONS if s in sections]
-    if any("by_stage" in report for _, report in results):
+        return [s for s in BREAKDOWNS if s in sections]
+    if any(BREAKDOWNS["stage"].key in report for _, report in results):
         return ["type", "stage"]
     if len({tuple(report["input"]) for _, report in results}) == 1:
         return ["type", "resolution"]
@@ -38,10 +36,10 @@ def _ratio_text(ratio):
 def _groups(results, section, counts=("mult_adds", "params")):
     """[(key, [group or None per column])], keys in first-appearance order, only those
     with one of ``counts`` not zero in some column."""
-    list_key, name_key = SECTION_KEYS[section]
+    b = BREAKDOWNS[section]
     keys, by_column = [], []
     for _, report in results:
-        groups = {g[name_key]: g for g in report.get(list_key, [])}
+        groups = {g[b.name]: g for g in report.get(b.key, [])}
         by_column.append(groups)
         for key, group in groups.items():
             if key not in keys and any(group[count] for count in counts):
@@ -69,12 +67,12 @@ def text_sections(results, sections, shares=True):
             groups = _groups(results, section, (count,))
             if not groups:
                 continue
-            rows = [[str(key) or "(no stage)"]
+            rows = [[group_name(key)]
                     + [MISSING if g is None else
                        human(g[count]) + (f" {percent(g[count + '_share'])}" if shares else "")
                        for g in column]
                     for key, column in groups]
-            out.append((f"{title} by {SECTION_TITLES[section]}", rows))
+            out.append((f"{title} by {BREAKDOWNS[section].title}", rows))
     return out
 
 

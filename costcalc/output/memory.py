@@ -1,13 +1,6 @@
 """The memory, model-size and roofline options' text (docs/memory.md): the lines under the
 table and the per-layer roofline table, from the keys analysis.memory.annotate adds."""
-
-
-def _size(count):
-    """12345678 -> '12.35 MB' (decimal units, as every costcalc table)."""
-    for scale, unit in ((10**9, "GB"), (10**6, "MB"), (10**3, "KB")):
-        if count >= scale:
-            return f"{count / scale:.2f} {unit}"
-    return f"{count} B"
+from costcalc.core.units import BYTE, exact_bytes, size
 
 
 def text_lines(report):
@@ -15,18 +8,18 @@ def text_lines(report):
     totals, lines = report["totals"], []
     if "activation_peak_bytes" in totals:
         bits = report["activation_bits"]
-        lines.append(f"Activation memory ({bits}-bit): peak {_size(totals['activation_peak_bytes'])}"
-                     f" ({totals['activation_peak_bytes']:,} B) while {report['activation_peak_at']}"
+        lines.append(f"Activation memory ({bits}-bit): peak {size(totals['activation_peak_bytes'])}"
+                     f" ({exact_bytes(totals['activation_peak_bytes'])}) while {report['activation_peak_at']}"
                      f" runs, each tensor freed after its last reader.")
-        cells = [f"{m['resolution']} {m['channels']} ch {m['bytes']:,} B"
+        cells = [f"{m['resolution']} {m['channels']} ch {exact_bytes(m['bytes'])}"
                  for m in report["materialized"]]
         lines.append(f"Largest tensor materialised per resolution (MobileNetV2 Table 3): "
-                     f"{'; '.join(cells)}; max {totals['materialized_max_bytes']:,} B.")
+                     f"{'; '.join(cells)}; max {exact_bytes(totals['materialized_max_bytes'])}.")
     if "model_bytes" in totals:
         m = report["model"]
         sparse = (f", density {m['density']:g}, {m['index_bits']}-bit indices"
                   if m["density"] < 1 else "")
-        lines.append(f"Model size: {_size(totals['model_bytes'])} ({totals['model_bytes']:,} B:"
+        lines.append(f"Model size: {size(totals['model_bytes'])} ({exact_bytes(totals['model_bytes'])}:"
                      f" {m['weight_bits']}-bit weights{sparse}).")
     if "latency_s" in totals:
         hw = report["hardware"]
@@ -37,7 +30,7 @@ def text_lines(report):
         lines.append(f"Roofline estimate on {hw['name']} ({hw['title']}): "
                      f"{totals['latency_s'] * 1000:.2f} ms, an estimate (peak "
                      f"{hw['mult_adds_per_second']:.3g} mult-adds/s, "
-                     f"{hw['bytes_per_second']:.3g} B/s); {compute_bound} layers compute-bound, "
+                     f"{hw['bytes_per_second']:.3g} {BYTE}/s); {compute_bound} layers compute-bound, "
                      f"{memory_bound} memory-bound ({no_mult_adds} without mult-adds).")
     return lines
 
@@ -47,7 +40,7 @@ def roofline_cells(report):
     from costcalc.output.textable import Column
 
     columns = [Column("Layer", right=False, elide=True), Column("Bytes moved", keep=2),
-               Column("MA/B", keep=1), Column("Time (est.)"), Column("Bound", right=False)]
+               Column(f"MA/{BYTE}", keep=1), Column("Time (est.)"), Column("Bound", right=False)]
     rows = []
     for r in report["layers"]:
         if not r.get("latency_s"):

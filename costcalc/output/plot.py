@@ -2,7 +2,7 @@
 optional extra), docs/sweep.md."""
 import click
 
-from costcalc.output.render import UNITS
+from costcalc.core.units import tick
 from costcalc.output.sweep import _axis_values
 
 PLOT_FORMATS = ("png", "svg")
@@ -77,13 +77,6 @@ def _log_ticks(axis, low, high):
     else:
         subs = tuple(float(m) for m in range(1, 10))
     axis.set_major_locator(LogLocator(base=10, subs=subs))
-    axis.set_major_formatter(FuncFormatter(lambda value, _: _tick_text(value)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: tick(value)))
     axis.set_minor_formatter(NullFormatter())
 
-
-def _tick_text(value):
-    """500000 -> '500K', 2e6 -> '2M', 1.5e9 -> '1.5G'."""
-    for size, suffix in UNITS:
-        if value >= size:
-            return f"{value / size:g}{suffix}"
-    return f"{value:g}"

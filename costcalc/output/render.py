@@ -9,10 +9,10 @@ import re
 from itertools import islice
 
 from costcalc.analysis.report import LayerRows
+from costcalc.core.breakdowns import BREAKDOWNS
+from costcalc.core.units import PRINTED_UNITS, UNIT_NOTE, decimals, human, in_unit, percent, shortest, signed
 from costcalc.output.textable import visible
 
-UNITS = ((10**9, "G"), (10**6, "M"), (10**3, "K"))
-UNIT_NOTE = "K = 10^3, M = 10^6, G = 10^9 (decimal)"
 PAPER_NOTE = "Mult-adds: multiply-accumulates of conv and fc layers; params: their weights + biases."
 
 
@@ -26,18 +26,6 @@ def count_notes(names):
     notes += [f"Under the {name} convention: {get(name).counts.strip().rstrip('.')}."
               for name in names if name != DEFAULT]
     return notes[:-1] + [f"{notes[-1]} {UNIT_NOTE}."]
-
-
-def human(count):
-    """12345678 -> '12.35M': decimal units, two decimals (one for K)."""
-    for size, suffix in UNITS:
-        if abs(count) >= size:
-            return f"{count / size:.{1 if suffix == 'K' else 2}f}{suffix}"
-    return str(count)
-
-
-def percent(share):
-    return f"{100 * share:.2f}%"
 
 
 def shape_text(shape):
@@ -99,22 +87,27 @@ def total_row(report, all_layers=False):
             for column, cell in layer_columns(report, all_layers)]
 
 
-GROUPS = {"type": ("by_type", "type", "Type"), "stage": ("by_stage", "stage", "Stage"),
-          "resolution": ("by_resolution", "resolution", "Output size")}
-GROUP_TITLES = {"type": "By layer type", "stage": "By stage", "resolution": "By output size"}
+def group_name(value):
+    """A group's value as a table's first cell: '3x3 conv', '56x56', '(no stage)'."""
+    return str(value) or "(no stage)"
+
+
+def group_title(by):
+    """'By layer type': the title of one breakdown's table (core.breakdowns)."""
+    return f"By {BREAKDOWNS[by].title}"
 
 
 def group_rows(report, by):
     """The cells of one breakdown (--by type|stage|resolution): groups with mult-adds or
     params, in the report's order (types by mult-adds)."""
-    key, label, _ = GROUPS[by]
-    return [[str(g[label]) or "(no stage)", f"{g['layers']:,}", human(g["mult_adds"]),
+    b = BREAKDOWNS[by]
+    return [[group_name(g[b.name]), f"{g['layers']:,}", human(g["mult_adds"]),
              percent(g["mult_adds_share"]), human(g["params"]), percent(g["params_share"])]
-            for g in report.get(key, []) if g["mult_adds"] or g["params"]]
+            for g in report.get(b.key, []) if g["mult_adds"] or g["params"]]
 
 
 def group_header(by):
-    return [GROUPS[by][2], "Layers", "Mult-adds", "MA %", "Params", "Params %"]
+    return [BREAKDOWNS[by].header, "Layers", "Mult-adds", "MA %", "Params", "Params %"]
 
 
 def fold(rows, depth):
@@ -235,14 +228,14 @@ def render_table(report, out, all_layers=False, by=("type",), depth=None, **_):
     print_table(out, [c for c, _ in columns], rows, room, style, title(report),
                 footer=total_row(report, all_layers))
     for section in by or ():
-        if GROUPS[section][0] not in report:
-            print_lines(out, wrap(f"{GROUP_TITLES[section]}: no layer of this spec names a "
+        if BREAKDOWNS[section].key not in report:
+            print_lines(out, wrap(f"{group_title(section)}: no layer of this spec names a "
                                   f"stage.", room) + [""])
             continue
         header = group_header(section)
         print_table(out, [Column(header[0], right=False, elide=True, least=12)]
                     + [Column(h, keep=1 if "%" in h else None) for h in header[1:]],
-                    group_rows(report, section), room, style, GROUP_TITLES[section])
+                    group_rows(report, section), room, style, group_title(section))
     print_lines(out, [w for line in summary_lines(report, shown, depth)
                       for w in wrap(line, room)])
 
@@ -296,8 +289,8 @@ def render_markdown(report, out, all_layers=False, by=("type",), depth=None, **_
     _md_rows(out, [c.header for c, _ in columns],
              ([cell(r) for cell in cells] for r in shown), [c.right for c, _ in columns])
     for section in by or ():
-        if GROUPS[section][0] in report:
-            out.write(f"\n#### {GROUP_TITLES[section]}\n\n")
+        if BREAKDOWNS[section].key in report:
+            out.write(f"\n#### {group_title(section)}\n\n")
             _md_rows(out, group_header(section), group_rows(report, section),
                      [False, True, True, True, True, True])
     out.write("\n" + md_lines(summary_lines(report, shown, depth)))
@@ -528,47 +521,6 @@ RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv,
 
 # ---------------------------------------------------------------- check results
 
-def _fixed(value, digits):
-    """``value`` (int, float or Fraction) with ``digits`` decimals and thousands commas,
-    computed exactly (an integer past 2^53 keeps its last digit); halves to even, as
-    Python's own formatting of the exact value."""
-    from fractions import Fraction
-
-    n = round(Fraction(value) * 10**digits)
-    whole, part = divmod(abs(n), 10**digits)
-    return ("-" if n < 0 else "") + f"{whole:,}" + (f".{part:0{digits}d}" if digits else "")
-
-
-def in_unit(value, unit, digits=None):
-    """A checked value written in the unit it was printed in: '568.74M', '1.91%'; with
-    ``digits``, that many decimals."""
-    if digits is None:
-        if unit == "":
-            return _fixed(value, 0) if value == int(value) else f"{float(value):,.4g}"
-        digits = 2 if unit in ("%", "M", "G", "B") else 1
-    from fractions import Fraction
-
-    text = _fixed(Fraction(value) / _scale(unit), digits)
-    return ("0" if text.strip("-0.,") == "" else text) + unit
-
-
-def decimals(printed):
-    """How many decimals a printed number has: '52.3M' -> 1, '569M' -> 0."""
-    whole, dot, rest = printed.strip().partition(".")
-    return len([c for c in rest if c.isdigit()]) if dot else 0
-
-
-def signed(value, text, unit):
-    """'+0.42M' for a positive deviation that does not print as zero (in_unit writes a
-    zero as '0' and the unit)."""
-    return "+" + text if value > 0 and text != "0" + unit else text
-
-
-def _in_units(value, unit):
-    """A tolerance in the printed unit, shortest form: '±0.5M' without the sign."""
-    return f"{float(value / _scale(unit)):g}{unit}"
-
-
 def check_rows(results):
     """Text cells of the check table: Line, What, Documented (as printed), Computed (at
     the printed precision), Tolerance, Deviation (in the printed unit), Verdict."""
@@ -584,26 +536,20 @@ def check_rows(results):
             places = decimals(checked)
         finer = places + 2
         if r.get("printed_as") == "truncated":
-            tolerance = f"[0, +{_in_units(2 * Fraction(r['tolerance']), unit)})"
+            tolerance = f"[0, +{shortest(2 * Fraction(r['tolerance']), unit)})"
             above = r["computed"] - Fraction(r["expected"]) + Fraction(r["tolerance"])
             deviation = signed(above, in_unit(above, unit, finer), unit)
         else:
-            tolerance = "±" + _in_units(r["tolerance"], unit)
+            tolerance = "±" + shortest(r["tolerance"], unit)
             deviation = signed(r["deviation"], in_unit(r["deviation"], unit, finer), unit)
         computed = r["computed"]
         if r.get("printed_as") == "truncated":  # shown as the source would print it
-            step = Fraction(_scale(unit)) / 10**places
+            step = Fraction(PRINTED_UNITS[unit]) / 10**places
             computed = (computed // step) * step
         rows.append([str(r["line"]), visible(r["what"]), visible(documented),
                      in_unit(computed, unit, places), tolerance, deviation,
                      "ok" if r["passed"] else "FAIL"])
     return rows
-
-
-def _scale(unit):
-    """The value of one ``unit`` (expectations.SCALE: 'M' -> 10**6, 'KiB' -> 1024)."""
-    from costcalc.lang.expectations import SCALE
-    return SCALE[unit]
 
 
 def check_summary(results):
@@ -685,7 +631,7 @@ def failure_text(r):
         text += f" (checked as {in_unit(r['expected'], r['unit'])}, see 'why')"
     return (f"{text} ({r['source']}), computed {in_unit(r['computed'], r['unit'])} "
             f"(deviation {in_unit(r['deviation'], r['unit'])}, tolerance "
-            f"{_in_units(r['tolerance'], r['unit'])})")
+            f"{shortest(r['tolerance'], r['unit'])})")
 
 
 def check_junit(results, out):

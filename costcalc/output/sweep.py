@@ -1,6 +1,7 @@
 """``costcalc sweep``'s output: the points of analysis.sweep.run as a table (plain text),
 markdown, csv or json (``{"points": [...]}``), docs/sweep.md."""
-from costcalc.output.render import CsvWriter, count_notes, md_lines, md_text, _md_table, human, render_json
+from costcalc.core.units import human
+from costcalc.output.render import CsvWriter, count_notes, md_lines, md_text, _md_table, render_json
 
 
 # ---------------------------------------------------------------- text
