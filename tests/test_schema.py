@@ -70,3 +70,27 @@ def test_expressions_are_accepted_where_values_are(validator):
     spec = yaml.safe_load("name: t\ninput: [3, 8, 8]\nparams: {w: 8}\n"
                           "layers: [{type: conv, k: [3, '$w'], out: '${w * 2}', bias: '$b'}]")
     assert not list(validator.iter_errors(spec))
+
+
+VALUES = [1, 2, 0, -1, 0.5, 2.5, True, False, "same", "valid", "x", [1, 2], [0, 0], [1, -1],
+          [1], [1, 2, 3], None]
+
+
+def test_each_attribute_kind_schema_takes_what_check_attr_takes():
+    """The schema fragment of each kind (costcalc.layers.attr_schema, beside check_attr)
+    accepts a value exactly when check_attr does, for every kind a layer type uses."""
+    from costcalc.lang.schema import TEMPLATE
+    from costcalc.layers import attr_schema, canonical_types, check_attr
+
+    kinds = {kind for t in canonical_types() for kind, _ in t.attrs.values()}
+    assert kinds == {"channels", "count", "index", "pair", "padding", "bool", "scale",
+                     "fraction"}
+    for kind in sorted(kinds | {"number"}):
+        fragment = jsonschema.Draft202012Validator(attr_schema(kind, TEMPLATE))
+        for value in VALUES:
+            try:
+                check_attr(kind, value, "a")
+                taken = True
+            except ValueError:
+                taken = False
+            assert fragment.is_valid(value) == taken, (kind, value)

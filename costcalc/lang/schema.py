@@ -4,33 +4,18 @@ keys of expectations), so that an editor with a YAML language server checks and
 completes specs (docs/spec-language.md). ``costcalc schema`` prints it.
 """
 from costcalc.lang.entries import CALL_KEYS, ENTRY_KEYS, GROUP_KEYS, REPEAT_KEYS
-from costcalc.layers import canonical_types
+from costcalc.layers import attr_schema, canonical_types
 from costcalc.lang.expectations import KEYS as EXPECT_KEYS, METRICS, PRINTED_AS
 from costcalc.lang.spec import PADDING_RULES, TOP_KEYS, VARIANT_KEYS, WIDTH_RULES
 
 TEMPLATE = {"type": "string", "pattern": "\\$", "description": "an expression: $name or ${...}"}
 _INT = {"type": "integer"}
 
-KINDS = {  # attribute kind (layers.check_attr) -> the values it takes, besides an expression
-    "channels": {**_INT, "minimum": 1},
-    "count": {**_INT, "minimum": 1},
-    "index": {**_INT, "minimum": 0},
-    "pair": {"anyOf": [{**_INT, "minimum": 1},
-                       {"type": "array", "items": {"anyOf": [{**_INT, "minimum": 1}, TEMPLATE]},
-                        "minItems": 2, "maxItems": 2}]},
-    "padding": {"anyOf": [{"enum": ["same", "valid"]}, {**_INT, "minimum": 0},
-                          {"type": "array", "items": {"anyOf": [{**_INT, "minimum": 0}, TEMPLATE]},
-                           "minItems": 2, "maxItems": 2}]},
-    "bool": {"type": "boolean"},
-    "scale": {"anyOf": [{"type": "boolean"}, {"type": "number", "exclusiveMinimum": 0}]},
-    "fraction": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
-    "number": {"type": "number"},
-}
 NAME = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
 
 
 def _value(kind):
-    return {"anyOf": [KINDS[kind], TEMPLATE]}
+    return {"anyOf": [attr_schema(kind, TEMPLATE), TEMPLATE]}
 
 
 def _entry_keys(keys):

@@ -95,6 +95,29 @@ def check_attr(kind, value, name):
     raise AssertionError(kind)
 
 
+def attr_schema(kind, expression):
+    """The JSON Schema of the values check_attr takes for ``kind``; ``expression`` is the
+    schema of a ``$`` expression, which may also stand for one side of a pair (the spec
+    language's schema, costcalc.lang.schema, adds it in place of a whole value)."""
+    positive, natural = {"type": "integer", "minimum": 1}, {"type": "integer", "minimum": 0}
+
+    def pair(side):
+        return {"type": "array", "items": {"anyOf": [side, expression]},
+                "minItems": 2, "maxItems": 2}
+
+    return {
+        "channels": positive,
+        "count": positive,
+        "index": natural,
+        "pair": {"anyOf": [positive, pair(positive)]},
+        "padding": {"anyOf": [{"enum": ["same", "valid"]}, natural, pair(natural)]},
+        "bool": {"type": "boolean"},
+        "scale": {"anyOf": [{"type": "boolean"}, {"type": "number", "exclusiveMinimum": 0}]},
+        "fraction": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+        "number": {"type": "number"},
+    }[kind]
+
+
 def conv_side(size, k, stride, pad, dilation=1, ceil_mode=False):
     """Output side of a sliding window.
 
