@@ -30,3 +30,8 @@ def test_a_printed_b_is_a_billion_and_kib_is_binary():
     assert units.in_unit(4_213_248_000, "B") == "4.21B"
     assert units.in_unit(1_536, "KiB") == "1.5KiB"     # one decimal, 1536 / 1024
     assert units.shortest(500_000, "M") == "0.5M"
+
+
+def test_times_of_the_roofline():
+    assert units.milliseconds(0.012345) == "12.35 ms"    # 12.345 ms, two decimals
+    assert units.microseconds(0.0012345) == "1,234.5 us"

@@ -4,6 +4,7 @@ Three kinds, never mixed:
 
 - counts (mult-adds, params) in decimal K, M, G: ``human``, in every table;
 - sizes in bytes (docs/memory.md): ``BYTE`` and its decimal multiples KB, MB, GB: ``size``;
+  times of the roofline estimate in ms and us;
 - the units a documented number may be printed in (docs/check.md, ``PRINTED_UNITS``): K, M,
   G, ``BILLION`` (B, 10^9, as papers print "4.2B"), % and the binary byte units KiB, MiB,
   GiB: ``in_unit``. There, B is a billion, not a byte.
@@ -60,6 +61,16 @@ def size(count):
 def exact_bytes(count):
     """1234567 -> '1,234,567 B'."""
     return f"{count:,} {BYTE}"
+
+
+def milliseconds(seconds):
+    """0.01234 s -> '12.34 ms' (a roofline total)."""
+    return f"{seconds * 1000:.2f} ms"
+
+
+def microseconds(seconds):
+    """0.0012345 s -> '1,234.5 us' (a roofline layer)."""
+    return f"{seconds * 1e6:,.1f} us"
 
 
 def fixed(value, digits):

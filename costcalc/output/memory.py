@@ -1,6 +1,6 @@
 """The memory, model-size and roofline options' text (docs/memory.md): the lines under the
 table and the per-layer roofline table, from the keys analysis.memory.annotate adds."""
-from costcalc.core.units import BYTE, exact_bytes, size
+from costcalc.core.units import BYTE, exact_bytes, microseconds, milliseconds, size
 
 
 def text_lines(report):
@@ -28,7 +28,7 @@ def text_lines(report):
         compute_bound = sum(1 for r in rows if r["bound"] == "compute")
         no_mult_adds = sum(1 for r in rows if r["arithmetic_intensity"] == 0)
         lines.append(f"Roofline estimate on {hw['name']} ({hw['title']}): "
-                     f"{totals['latency_s'] * 1000:.2f} ms, an estimate (peak "
+                     f"{milliseconds(totals['latency_s'])}, an estimate (peak "
                      f"{hw['mult_adds_per_second']:.3g} mult-adds/s, "
                      f"{hw['bytes_per_second']:.3g} {BYTE}/s); {compute_bound} layers compute-bound, "
                      f"{memory_bound} memory-bound ({no_mult_adds} without mult-adds).")
@@ -48,7 +48,7 @@ def roofline_cells(report):
         intensity = r["arithmetic_intensity"]
         rows.append([r["name"], f"{r['bytes_moved']:,}",
                      "-" if intensity is None else f"{intensity:.2f}",
-                     f"{r['latency_s'] * 1e6:,.1f} us", r["bound"]])
+                     microseconds(r['latency_s']), r["bound"]])
     return columns, rows
 
 
