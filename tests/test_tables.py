@@ -160,6 +160,38 @@ def test_escape_codes_only_on_a_terminal(monkeypatch):
     assert not styled(Terminal())
 
 
+def test_the_escape_codes_are_bold_and_bold_red_and_reset():
+    """ECMA-48 SGR: ESC [ 1 m bold, ESC [ 1 ; 31 m bold red, ESC [ 0 m reset; around an
+    empty line too."""
+    from costcalc.output.textable import bold
+
+    assert bold("Layer", True) == "\x1b[1mLayer\x1b[0m"
+    assert bold("FAIL", True, red=True) == "\x1b[1;31mFAIL\x1b[0m"
+    assert bold("", True, red=True) == "\x1b[1;31m\x1b[0m"
+    assert bold("Layer", False) == "Layer"
+
+
+@pytest.mark.parametrize("colour, imported", [("never", False), ("auto", False),
+                                              ("always", True)])
+def test_rich_is_imported_only_for_a_styled_table(colour, imported):
+    """Start-up: a table to a pipe (auto, NO_COLOR unset) or without colour does not import
+    rich; a coloured one takes its codes from rich's Style."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = ("import sys; from costcalc.cli import cli\n"
+            "try:\n    cli.main(['mobilenet', '--color', %r], standalone_mode=False)\n"
+            "finally:\n    sys.stderr.write(str('rich.style' in sys.modules))") % colour
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, env=env)
+    assert run.stderr == str(imported)
+    assert ("\x1b[1m" in run.stdout) is imported
+
+
 def test_json_is_the_same_data_streamed_and_compact(run_cli):
     import json
 

@@ -5,8 +5,8 @@ a column marked ``elide`` (layer names) is shortened in the middle first
 (``bottleneck17/…/project``), never two names alike (the segments in which they differ
 stay, or every segment is shortened alike); then the columns with the lowest ``keep`` are dropped whole and
 the caller says which; no trailing spaces; prose is wrapped at the width; escape codes
-(bold headers, bold red failures) as ``styled`` decides (``--color``, ``FORCE_COLOR``,
-``NO_COLOR``, a terminal). A column marked ``wrap`` (check's descriptions) wraps between words instead, the
+(bold headers, bold red failures, made by rich's ``Style``, imported only for a styled
+table) as ``styled`` decides (``--color``, ``FORCE_COLOR``, ``NO_COLOR``, a terminal). A column marked ``wrap`` (check's descriptions) wraps between words instead, the
 one exception to one line per row; a word longer than the room left breaks.
 """
 import os
@@ -43,9 +43,29 @@ def styled(out):
 
 
 def bold(text, on, red=False):
+    """``text`` bold (or bold red) if ``on``: ECMA-48 SGR codes, ESC [1m (ESC [1;31m) before
+    it and ESC [0m after it, as rich's ``Style`` writes them."""
     if not on:
         return text
-    return f"\x1b[1;31m{text}\x1b[0m" if red else f"\x1b[1m{text}\x1b[0m"
+    start, end = _CODES.get(red) or _codes(red)
+    return start + text + end
+
+
+_CODES = {}   # red: (start, end)
+
+
+def _codes(red):
+    """(start, end) codes of bold, or bold red, from rich's Style (rich is imported here,
+    once a table is styled: start-up stays free of it). A missing rich gives plain text."""
+    try:
+        from rich.color import ColorSystem
+        from rich.style import Style
+    except ImportError:   # a broken install: the table without colour
+        _CODES[red] = "", ""
+    else:
+        style = Style(bold=True, color="red" if red else None)
+        _CODES[red] = tuple(style.render("\0", color_system=ColorSystem.STANDARD).split("\0"))
+    return _CODES[red]
 
 
 def wrap(text, columns, indent="", break_words=False):
