@@ -253,9 +253,12 @@ def analyze(spec: SpecArg, alpha: float = 1.0, rho: float = 1.0,
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
     try:
-        return Report(pipeline.report(spec, alpha, rho, resolution, overrides, flops,
-                                      standard_conv, explain, convention, activation_bits,
-                                      weight_bits, density, index_bits, hardware, text_ok=True))
+        options = pipeline.Options(
+            alpha=alpha, rho=rho, resolution=resolution, overrides=overrides, flops=flops,
+            standard_conv=standard_conv, explain=explain, convention=convention,
+            activation_bits=activation_bits, weight_bits=weight_bits, density=density,
+            index_bits=index_bits, hardware=hardware)
+        return Report(pipeline.report(spec, options, text_ok=True))
     except SpecError as exc:
         raise in_library_words(exc) from None
 
@@ -266,26 +269,17 @@ _ARGUMENTS = {"set": "overrides"}   # options whose argument has another name
 def in_library_words(error):
     """``error`` (a SpecError) as the library says it: each option of the command line
     named as the argument it is (``--activation-bits`` as ``activation_bits``, ``--set``
-    as ``overrides``)."""
+    as ``overrides``, compare's ``'SPEC...'`` as ``specs``)."""
     def words(e):
         message = re.sub(r"--(alpha|rho|resolution|flops|explain|standard-conv|convention|"
                          r"activation-bits|weight-bits|density|index-bits|hardware|set)\b",
                          lambda m: _ARGUMENTS.get(m.group(1), m.group(1).replace("-", "_")),
-                         e.message)
+                         e.message).replace("'SPEC...'", "specs")
         return SpecError(message, e.path, e.line, e.col)
 
     if isinstance(error, SpecErrors):
         return SpecErrors([words(e) for e in error.errors])
     return words(error)
-
-
-
-def _cli_error(exc: Exception) -> ValueError:
-    """A click usage error as the SpecError the library raises: the CLI's line, with the
-    options named as the library's arguments."""
-
-    message = exc.format_message().replace("'SPEC...'", "specs")
-    return in_library_words(SpecError(message, "costcalc"))
 
 
 def _spec_name(spec: Any, where: str) -> str:
@@ -301,14 +295,14 @@ def _spec_name(spec: Any, where: str) -> str:
     return spec
 
 
-def _grid(values: Any, name: str, integer: bool = False) -> tuple[str, ...]:
+def _grid(values: Any, name: str, integer: bool = False) -> list[Any]:
     """A list of the library's multipliers (``alphas``, ``rhos``) or input sides
-    (``resolutions``), checked as such, as the option text the sweep reads."""
+    (``resolutions``), each checked as such (core.model.check_settings)."""
     from costcalc.core.errors import show
     from costcalc.core.model import check_settings
 
     if values is None:
-        return ()
+        return []
     if isinstance(values, (str, bytes, bytearray, Mapping)) or not isinstance(values, Sequence):
         raise SpecError(f"{name} must be a list of numbers, not {type(values).__name__}",
                         "costcalc")
@@ -320,8 +314,7 @@ def _grid(values: Any, name: str, integer: bool = False) -> tuple[str, ...]:
                 "a finite number in (0, 10^6]"
             raise SpecError(f"{name}[{i}] must be {kind}, not {show(value)}",
                             "costcalc") from None
-    return (",".join(str(int(v)) if integer else repr(float(v)) for v in values),) \
-        if values else ()
+    return [int(v) if integer else float(v) for v in values]
 
 
 def _overrides(overrides: Any) -> dict[str, Any]:
@@ -343,8 +336,6 @@ def compare(specs: Sequence[SpecArg], alpha: float = 1.0, rho: float = 1.0,
     """``costcalc compare``: each of ``specs`` is a path or shipped name, optionally with
     ``@SETTINGS`` (``"mobilenet@alpha=0.5,rho=0.714"``, docs/compare.md); the other
     arguments apply to every column that does not set its own."""
-    import click
-
     from costcalc.analysis import compare as compare_module
     from costcalc.core.model import check_settings
 
@@ -355,8 +346,6 @@ def compare(specs: Sequence[SpecArg], alpha: float = 1.0, rho: float = 1.0,
     sets = _overrides(overrides)
     try:
         results = compare_module.run(names, alpha, rho, resolution, sets, convention)
-    except click.UsageError as exc:
-        raise _cli_error(exc) from None
     except SpecError as exc:
         raise in_library_words(exc) from None
     return Comparison([label for label, _ in results], [Report(r) for _, r in results])
@@ -367,8 +356,6 @@ def sweep(spec: SpecArg, alphas: Sequence[float] = (1.0,),
           overrides: Optional[Mapping[str, Any]] = None, convention: str = "paper") -> Sweep:
     """``costcalc sweep``: the totals of ``spec`` (a path or shipped name) at every alpha
     and every rho (or input side in ``resolutions``), alpha-major."""
-    import click
-
     from costcalc.analysis import sweep as sweep_module
     from costcalc.lang.shipped import load
 
@@ -380,8 +367,6 @@ def sweep(spec: SpecArg, alphas: Sequence[float] = (1.0,),
     load(spec).resolve_params(sets, "overrides")   # their problems named as the library's
     try:
         data = sweep_module.run(spec, *grids, sets, convention)
-    except click.UsageError as exc:
-        raise _cli_error(exc) from None
     except SpecError as exc:
         raise in_library_words(exc) from None
     return Sweep(data["name"], data["spec"], data["convention"], data["axis"],

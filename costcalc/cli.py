@@ -252,13 +252,15 @@ def memory_options(func):
 def analyse(spec_arg, alpha, rho, resolution, sets, flops=False, standard_conv=False,
             explain=False, convention="paper", memory=None, lazy_rows=False):
     """The report of one spec as the options ask for it (costcalc.analyze)."""
-    from costcalc.analysis.pipeline import report
+    from costcalc.analysis.pipeline import Options, report
 
     memory = dict(memory or {})
     if memory.get("activation_bits") is not None:
         memory["activation_bits"] = int(memory["activation_bits"])
-    return report(spec_arg, alpha, rho, resolution, parse_sets(sets), flops, standard_conv,
-                   explain, convention, **memory, lazy_rows=lazy_rows)
+    return report(spec_arg, Options(alpha=alpha, rho=rho, resolution=resolution,
+                                    overrides=parse_sets(sets), flops=flops,
+                                    standard_conv=standard_conv, explain=explain,
+                                    convention=convention, lazy_rows=lazy_rows, **memory))
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -400,11 +402,53 @@ def compare_command(specs, alpha, rho, resolution, sets, fmt, sections, conventi
 @color_option
 def sweep_command(spec, alphas, rhos, resolutions, sets, fmt, layout, plot_path, convention):
     """The mult-adds and params of SPEC over a grid of multipliers (docs/sweep.md)."""
-    from costcalc.analysis.sweep import main as sweep_main
+    from costcalc.analysis import sweep
+    from costcalc.output.progress import Bar
+    from costcalc.output.sweep import RENDERERS
 
     refuse_idle_options(fmt)
-    sweep_main(spec, alphas, rhos, resolutions, parse_sets(sets), fmt, layout, plot_path,
-               sys.stdout, convention)
+    overrides = parse_sets(sets)
+    if plot_path:
+        from costcalc.output.plot import plot, plot_format
+        if not plot_format(plot_path):
+            raise click.BadParameter(f"{plot_path!r}: the file name must end in .png or .svg",
+                                     param_hint="'--plot'")
+    numbers = {"alpha": parse_list(alphas, "--alpha"), "rho": parse_list(rhos, "--rho"),
+               "resolution": parse_list(resolutions, "--resolution", integer=True)}
+    if numbers["rho"] and numbers["resolution"]:
+        raise click.BadParameter("give --rho or --resolution, not both",
+                                 param_hint="'--resolution'")
+    with Bar("sweep", "points") as bar:
+        grid = sweep.run(spec, numbers["alpha"], numbers["rho"], numbers["resolution"],
+                         overrides, convention, progress=bar)
+    for name, values in grid["repeated"].items():
+        click.echo(f"costcalc: note: --{name} gives {', '.join(f'{v:g}' for v in values[:6])}"
+                   f"{', ...' if len(values) > 6 else ''} more than once; each point is "
+                   f"computed and listed once", err=True)
+    if plot_path:
+        plot(grid, plot_path)
+        click.echo(f"costcalc: wrote {plot_path}", err=True)
+    RENDERERS[fmt](grid, sys.stdout, layout=layout)
+
+
+def parse_list(values, option, integer=False):
+    """('1,0.75', '0.5') -> [1.0, 0.75, 0.5]: a sweep's option text as numbers; anything
+    else is a bad value of ``option``."""
+    numbers = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            try:
+                number = int(item) if integer else float(item)
+            except ValueError:
+                number = None
+            if number is None or not number > 0 or number == float("inf"):
+                kind = "a positive whole number" if integer else "a positive number"
+                raise click.BadParameter(f"{item!r} is not {kind} (expected a comma-separated "
+                                         f"list such as {'224,192,160' if integer else '1,0.5'})",
+                                         param_hint=f"'{option}'")
+            numbers.append(number)
+    return numbers
 
 
 @cli.command(name="schema")

@@ -5,10 +5,10 @@ import io
 import json
 import math
 
-import click
 import pytest
 
 from costcalc.analysis.compare import parse_column
+from costcalc.core.errors import SpecError
 from costcalc.output.compare import chosen_sections, column_groups, column_widths, header_lines
 
 # MobileNet Table 1, after the 3x3 stem: (pointwise out channels, depthwise stride)
@@ -80,7 +80,9 @@ def test_an_existing_file_with_at_in_its_name_is_just_a_spec(tmp_path, monkeypat
     ("mobilenet@alpha=1,alpha=2", "alpha is given twice"),
 ])
 def test_bad_column_syntax(text, message):
-    with pytest.raises(click.BadParameter, match=message.replace("(", r"\(")):
+    """The library's SpecError (never click's), in the command line's words."""
+    with pytest.raises(SpecError, match=r"^costcalc: error: Invalid value for 'SPEC\.\.\.': .*"
+                       + message.replace("(", r"\(")):
         parse_column(text)
 
 

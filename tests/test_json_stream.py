@@ -8,9 +8,13 @@ import json
 import pytest
 
 from costcalc import analyze
-from costcalc.analysis.pipeline import report as _report
+from costcalc.analysis.pipeline import Options, report
 from costcalc.output.render import render_csv, write_json
 from costcalc.analysis.report import LayerRows
+
+
+def _report(name, **options):
+    return report(name, Options(**options))
 
 # plain chains, residual adds (two inputs), concats, stages, a repeat with a block
 SPECS = ["mobilenet", "mobilenet_v2", "googlenet", "efficientnet_b0", "shufflenet"]

@@ -9,10 +9,9 @@ printed value is a misprint, ``expected`` holds the value that is checked and
 import os
 from fractions import Fraction
 
+from costcalc.analysis import pipeline
 from costcalc.core.errors import SpecError, SpecErrors
-from costcalc.build.graph import build
-from costcalc.lang.expectations import expectations
-from costcalc.analysis.report import make_report
+from costcalc.lang.expectations import MEMORY_KEYS, expectations
 
 ERRORS_PER_FILE = 10   # problems reported per spec file (docs/check.md)
 WHOLE_SPEC = "the spec"   # the 'what' of a problem that keeps a whole spec from being checked
@@ -32,11 +31,7 @@ def run(spec, label):
         try:
             if key not in reports:
                 target = spec.with_variant(exp.variant) if exp.variant else spec
-                graph = build(target, exp.settings)
-                reports[key] = make_report(graph, label, convention=exp.convention)
-                if any(v is not None for v in exp.memory_key()):
-                    from costcalc.analysis.memory import annotate
-                    annotate(reports[key], graph, *exp.memory_key())
+                reports[key] = pipeline.run(target, options(exp), label)[1]
             computed = exp.computed(reports[key])
         except SpecError as exc:  # an unplaced settings problem belongs to the expectation
             results += error_rows(label, exc.at(exp.pos), exp.describe())
@@ -54,6 +49,16 @@ def run(spec, label):
             "why": exp.entry.get("why", ""),
         }))
     return results
+
+
+def options(exp):
+    """The pipeline's options of an expectation: its settings, convention and memory
+    options."""
+    s = exp.settings
+    return pipeline.Options(alpha=s.alpha, rho=s.rho, resolution=s.resolution,
+                            overrides=s.overrides, standard_conv=s.standard_conv,
+                            convention=exp.convention,
+                            **dict(zip(MEMORY_KEYS, exp.memory_key())))
 
 
 def _plain(value):

@@ -10,11 +10,12 @@ renders them).
 """
 import os
 
-import click
+from costcalc.analysis import pipeline
+from costcalc.core.errors import bad_value
 
 
 def _bad(message):
-    return click.BadParameter(message, param_hint="'SPEC...'")
+    return bad_value("'SPEC...'", message)
 
 
 class Column:
@@ -29,7 +30,7 @@ class Column:
 
 
 def parse_column(text):
-    """'mobilenet@alpha=0.5,rho=0.714' -> Column; a bad one raises click.BadParameter.
+    """'mobilenet@alpha=0.5,rho=0.714' -> Column; a bad one raises a SpecError.
 
     An argument that names an existing file is a spec without settings, whatever
     it contains; otherwise the settings follow the last '@'.
@@ -92,9 +93,6 @@ def run(texts, alpha=1.0, rho=1.0, resolution=None, overrides=None, convention="
     win over the global ones; its ``rho=`` also drops a global --resolution, its
     ``resolution=`` a global --rho.
     """
-    from costcalc.counting.conventions import get as get_convention
-    from costcalc.build.graph import Settings, build
-    from costcalc.analysis.report import make_report
     from costcalc.lang.shipped import load
 
     columns = [parse_column(text) for text in texts]
@@ -105,8 +103,8 @@ def run(texts, alpha=1.0, rho=1.0, resolution=None, overrides=None, convention="
     overrides = dict(overrides or {})
     for name in overrides:
         if not any(name in spec.params for spec in specs.values()):
-            raise click.BadParameter(f"none of the compared specs declares a parameter "
-                                     f"{name!r}", param_hint="'--set'")
+            raise bad_value("'--set'", f"none of the compared specs declares a parameter "
+                                       f"{name!r}")
     results = []
     for column in columns:
         spec = specs[column.spec]
@@ -122,11 +120,11 @@ def run(texts, alpha=1.0, rho=1.0, resolution=None, overrides=None, convention="
             col_rho, col_resolution = column.rho, column.resolution
         elif column.resolution is not None:   # and drops a global --rho
             col_rho, col_resolution = 1.0, column.resolution
-        settings = Settings(column.alpha if column.alpha is not None else alpha,
-                            col_rho, col_resolution, sets)
-        counted_as = column.convention or convention
-        get_convention(counted_as)
-        report = make_report(build(spec, settings), column.spec, convention=counted_as)
+        options = pipeline.Options(
+            alpha=column.alpha if column.alpha is not None else alpha, rho=col_rho,
+            resolution=col_resolution, overrides=sets,
+            convention=column.convention or convention)
+        report = pipeline.run(spec, options, column.spec)[1]
         results.append([label(spec, report, sets), report])
     _unique_labels(results)
     return results

@@ -8,15 +8,15 @@ re-run each layer's shape and cost formulas on the new input, which is several
 times faster and gives the same numbers (tests/test_sweep.py holds the two
 against each other). Otherwise, and whenever the re-run fails, every point is
 a full build. A value given twice is one point; the points and the work (points x
-layers) are limited (``SWEEP_LIMITS``, docs/errors.md); a long sweep shows a rich
-progress bar on a terminal's stderr. Output: output/sweep.py (table, markdown, csv, json)
-and, with ``--plot``, output/plot.py.
+layers) are limited (``SWEEP_LIMITS``, docs/errors.md); a long sweep reports its progress
+to a callback (the command line draws it on a terminal's stderr; this module draws nothing).
+It takes numbers; the command line parses its option text. Output: output/sweep.py (table,
+markdown, csv, json) and, with ``--plot``, output/plot.py.
 """
 import re
 from collections import Counter
 
-import click
-
+from costcalc.analysis import pipeline
 from costcalc.core.errors import SpecError
 from costcalc.build.graph import LIMITS
 from costcalc.layers import ShapeError
@@ -26,32 +26,11 @@ SWEEP_LIMITS = {            # docs/errors.md
     "points": 10_000,                 # distinct points of one sweep
     "layer_results": 5 * 10**6,       # points x layers of the first point's graph
 }
-PROGRESS_FROM = 500_000    # layer results from which a terminal gets a progress bar (~2 s)
+PROGRESS_FROM = 500_000    # layer results from which progress is reported (~2 s)
 SPATIAL_NAMES = frozenset(("resolution", "rho", "input_height", "input_width", "in_height",
                            "in_width"))
 SCANNED_KEYS = ("params", "defaults", "blocks", "layers")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-# ---------------------------------------------------------------- options
-
-def parse_list(values, option, integer=False):
-    """('1,0.75', '0.5') -> [1.0, 0.75, 0.5]; anything else raises click.BadParameter."""
-    numbers = []
-    for value in values:
-        for item in value.split(","):
-            item = item.strip()
-            try:
-                number = int(item) if integer else float(item)
-            except ValueError:
-                number = None
-            if number is None or not number > 0 or number == float("inf"):
-                kind = "a positive whole number" if integer else "a positive number"
-                raise click.BadParameter(f"{item!r} is not {kind} (expected a comma-separated "
-                                         f"list such as {'224,192,160' if integer else '1,0.5'})",
-                                         param_hint=f"'{option}'")
-            numbers.append(number)
-    return numbers
 
 
 # ---------------------------------------------------------------- the grid
@@ -97,27 +76,26 @@ def _rerun(graph, image):
     return mult_adds, params
 
 
-def _build(spec, settings, where):
-    from costcalc.build.graph import build
-
+def _build(spec, options, where):
     try:
-        return build(spec, settings)
+        return pipeline.graph(spec, options)
     except SpecError as exc:
         raise SpecError(f"{exc.message} (sweep point {where})", exc.path, exc.line,
                         exc.col) from None
 
 
 def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention="paper",
-           progress=False):
+           progress=None):
     """The grid, alpha-major: [{"alpha", "rho", "resolution", "mult_adds", "params"}].
 
     Give ``rhos`` or ``resolutions`` (input sides); with resolutions, ``rho`` is
     the side over the spec's own. A value given twice is one point, computed and listed
     where it first appears. At most SWEEP_LIMITS["points"] points and, with the first
-    point's graph, SWEEP_LIMITS["layer_results"] points x layers; with ``progress``, a
-    sweep of PROGRESS_FROM layer results or more shows a bar on stderr if it is a terminal.
+    point's graph, SWEEP_LIMITS["layer_results"] points x layers. A sweep of PROGRESS_FROM
+    layer results or more calls ``progress(done, total)`` (points), if given: with 0 once
+    the first point is built, then after each point.
     """
-    from costcalc.build.graph import Settings, input_shape
+    from costcalc.build.graph import input_shape
 
     alphas = list(dict.fromkeys(alphas))
     if resolutions:
@@ -130,106 +108,68 @@ def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention
                         f"{len(axis):,} {'resolutions' if resolutions else 'rhos'}), more than "
                         f"the limit of {SWEEP_LIMITS['points']:,} (docs/errors.md)", "costcalc")
     reuse = not uses_input_size(spec) and convention == "paper"  # reruns count the paper's way
-    result, bar = [], None
-    try:
-        for alpha in alphas:
-            graph = None
-            for rho, side in axis:
-                settings = Settings(alpha, 1.0 if side else rho, side, overrides)
-                image = input_shape(spec, settings)
-                where = f"alpha {alpha:g}, input {image[1]}x{image[2]}"
-                counts = None
-                if graph is not None and reuse:
-                    try:
-                        counts = _rerun(graph, image)
-                    except ShapeError:  # a full build reports it at its line
-                        counts = None
-                if counts is None:
-                    built = _build(spec, settings, where)
-                    if not result:   # the first point: always a full build
-                        bar = _start(total, len(built.nodes), progress)
-                    if graph is None:
-                        graph = built
-                    counts = _totals(built, convention)
-                result.append({"alpha": float(alpha), "rho": float(rho),
-                               "resolution": image[1], "mult_adds": counts[0],
-                               "params": counts[1]})
-                if bar is not None:
-                    bar.advance(bar.task_ids[0])
-    finally:
-        if bar is not None:
-            bar.stop()
+    base = pipeline.Options(overrides=overrides, convention=convention)
+    result, report = [], None
+    for alpha in alphas:
+        graph = None
+        for rho, side in axis:
+            options = base.replace(alpha=alpha, rho=1.0 if side else rho, resolution=side)
+            image = input_shape(spec, options.settings)
+            where = f"alpha {alpha:g}, input {image[1]}x{image[2]}"
+            counts = None
+            if graph is not None and reuse:
+                try:
+                    counts = _rerun(graph, image)
+                except ShapeError:  # a full build reports it at its line
+                    counts = None
+            if counts is None:
+                built = _build(spec, options, where)
+                if not result:   # the first point: always a full build
+                    report = _check_work(total, len(built.nodes)) and progress
+                    if report:
+                        report(0, total)
+                if graph is None:
+                    graph = built
+                counts = _totals(built, convention)
+            result.append({"alpha": float(alpha), "rho": float(rho),
+                           "resolution": image[1], "mult_adds": counts[0],
+                           "params": counts[1]})
+            if report:
+                report(len(result), total)
     return result
 
 
-def _start(total, layers, progress):
-    """Check the work of ``total`` points of ``layers`` layers against the limit; a rich
-    progress bar on stderr, started, when ``progress`` is asked, stderr is a terminal and
-    the work is at least PROGRESS_FROM (rich is imported only then); else None."""
-    import sys
-
+def _check_work(total, layers):
+    """Refuse ``total`` points of ``layers`` layers past SWEEP_LIMITS["layer_results"];
+    return whether the work is long enough to report progress (PROGRESS_FROM)."""
     work = total * layers
     if work > SWEEP_LIMITS["layer_results"]:
         raise SpecError(f"the sweep would compute {work:,} layer results ({total:,} points x "
                         f"{layers:,} layers), more than the limit of "
                         f"{SWEEP_LIMITS['layer_results']:,} (docs/errors.md)", "costcalc")
-    if not progress or work < PROGRESS_FROM or not sys.stderr.isatty():
-        return None
-    try:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-            TimeRemainingColumn
-    except ImportError:   # a broken install: the sweep is still computed, without a bar
-        return None
-
-    bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("points"), TimeRemainingColumn(),
-                   console=Console(file=sys.stderr), transient=True)
-    bar.add_task("sweep", total=total)
-    bar.start()
-    return bar
+    return work >= PROGRESS_FROM
 
 
-def run(spec_arg, alphas, rhos=(), resolutions=(), overrides=None, convention="paper",
-        progress=False):
-    """Parse the option lists, load the spec once, compute the grid: a dict with the
-    spec's name, how it was named, the axis ("rho" or "resolution"), the points and the
-    values each option gives more than once ("repeated")."""
+def run(spec_arg, alphas=(), rhos=(), resolutions=(), overrides=None, convention="paper",
+        progress=None):
+    """Load the spec once and compute the grid of the numbers ``alphas`` (default 1),
+    ``rhos`` or ``resolutions`` (input sides): a dict with the spec's name, how it was named,
+    the axis ("rho" or "resolution"), the points and the values each list gives more than
+    once ("repeated", by the lists' names: alpha, rho, resolution). ``progress`` as
+    ``points``."""
+    from costcalc.counting.conventions import get as get_convention
     from costcalc.lang.shipped import load
 
-    alpha_list = parse_list(alphas, "--alpha") or [1.0]
-    rho_list = parse_list(rhos, "--rho")
-    side_list = parse_list(resolutions, "--resolution", integer=True)
+    alpha_list, rho_list, side_list = list(alphas) or [1.0], list(rhos), list(resolutions)
     if rho_list and side_list:
-        raise click.BadParameter("give --rho or --resolution, not both",
-                                 param_hint="'--resolution'")
-    from costcalc.counting.conventions import get as get_convention
+        raise SpecError("give rhos or resolutions, not both", "costcalc")
     get_convention(convention)
     spec = load(spec_arg)
     grid = points(spec, alpha_list, rho_list or None, side_list or None, overrides,
                   convention, progress)
-    repeated = {option: [v for v, n in Counter(values).items() if n > 1]
-                for option, values in (("--alpha", alpha_list), ("--rho", rho_list),
-                                       ("--resolution", side_list))}
+    repeated = {name: [v for v, n in Counter(values).items() if n > 1]
+                for name, values in (("alpha", alpha_list), ("rho", rho_list),
+                                     ("resolution", side_list))}
     return {"name": spec.title(spec.resolve_params(overrides)), "spec": spec_arg,
             "convention": convention, "axis": "resolution" if side_list else "rho",
             "points": grid, "repeated": {k: v for k, v in repeated.items() if v}}
-
-
-def main(spec_arg, alphas, rhos, resolutions, overrides, fmt, layout, plot_path, out,
-         convention="paper"):
-    """The ``costcalc sweep`` command: compute (a bar on a terminal's stderr when long),
-    note values given twice, plot if asked, render."""
-    from costcalc.output.plot import plot, plot_format   # the command's body: to cli (issue 17)
-    from costcalc.output.sweep import RENDERERS
-
-    if plot_path:
-        plot_format(plot_path)
-    sweep = run(spec_arg, alphas, rhos, resolutions, overrides, convention, progress=True)
-    for option, values in sweep["repeated"].items():
-        click.echo(f"costcalc: note: {option} gives {', '.join(f'{v:g}' for v in values[:6])}"
-                   f"{', ...' if len(values) > 6 else ''} more than once; each point is "
-                   f"computed and listed once", err=True)
-    if plot_path:
-        plot(sweep, plot_path)
-    RENDERERS[fmt](sweep, out, layout=layout)

@@ -62,6 +62,12 @@ class SpecError(ValueError):
         return f"{path}:{self.line}:{self.col}: error: {message}"
 
 
+def bad_value(where, message):
+    """A bad value of the command line's argument or option ``where`` ('SPEC...', '--set'),
+    worded as the command line words it: ``Invalid value for WHERE: MESSAGE``."""
+    return SpecError(f"Invalid value for {where}: {message}", "costcalc")
+
+
 class SpecErrors(SpecError):
     """Several independent problems of one input, one line each, sorted by position."""
 

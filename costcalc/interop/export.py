@@ -484,12 +484,13 @@ def torch_source(graph, label):
 
 def build_graph(spec, alpha=1.0, rho=1.0, resolution=None, params=None):
     """The costcalc graph of ``spec`` (a path, shipped name, YAML text, dict or Spec)."""
-    from costcalc.build.graph import Settings, build
+    from costcalc.analysis import pipeline
     from costcalc.lang.shipped import load_given
     from costcalc.lang.spec import Spec
 
     loaded = spec if isinstance(spec, Spec) else load_given(spec)[0]
-    return build(loaded, Settings(alpha, rho, resolution, params))
+    return pipeline.graph(loaded, pipeline.Options(alpha=alpha, rho=rho, resolution=resolution,
+                                                   overrides=params))
 
 
 def write_torch(spec, path, alpha=1.0, rho=1.0, resolution=None, params=None, stream=None):

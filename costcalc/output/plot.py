@@ -1,7 +1,6 @@
 """``costcalc sweep --plot``: the sweep's points drawn as PNG or SVG through matplotlib (an
 optional extra), docs/sweep.md."""
-import click
-
+from costcalc.core.errors import SpecError
 from costcalc.core.units import tick
 from costcalc.output.sweep import _axis_values
 
@@ -9,25 +8,24 @@ PLOT_FORMATS = ("png", "svg")
 
 
 def plot_format(path):
-    """'png' or 'svg' from the file name; anything else is a bad option."""
+    """'png' or 'svg' from the file name's end, or None."""
     extension = path.rpartition(".")[2].lower() if "." in path else ""
-    if extension not in PLOT_FORMATS:
-        raise click.BadParameter(f"{path!r}: the file name must end in .png or .svg",
-                                 param_hint="'--plot'")
-    return extension
+    return extension if extension in PLOT_FORMATS else None
 
 
 def plot(sweep, path):
     """Mult-adds against params on log axes, one line per alpha through its resolutions,
     thin dashed lines joining the same resolution across alphas (as the MobileNet
-    paper's Figures 4 and 5 are drawn)."""
+    paper's Figures 4 and 5 are drawn), written to ``path`` (a name that plot_format
+    knows)."""
     fmt = plot_format(path)
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise click.UsageError("--plot needs matplotlib: pip install 'costcalc[plot]'") from None
+        raise SpecError("--plot needs matplotlib: pip install 'costcalc[plot]'",
+                        "costcalc") from None
 
     alphas, columns = _axis_values(sweep)
     figure, axes = plt.subplots(figsize=(7.5, 5.5), dpi=100)
@@ -59,7 +57,6 @@ def plot(sweep, path):
     metadata = {"Date": None} if fmt == "svg" else {}
     figure.savefig(path, format=fmt, metadata=metadata)
     plt.close(figure)
-    click.echo(f"costcalc: wrote {path}", err=True)
 
 
 def _log_ticks(axis, low, high):

@@ -1,0 +1,80 @@
+"""The one pipeline (costcalc/analysis/pipeline.py): every command and the library build
+through it with an ``Options`` value, checked once when made."""
+import pytest
+
+import costcalc
+from costcalc.analysis import check, pipeline
+from costcalc.core.errors import SpecError
+from costcalc.interop.export import build_graph
+from costcalc.lang.shipped import load
+
+
+def test_every_command_and_the_library_build_through_the_pipeline(monkeypatch):
+    """A new annotation is wired once: analyze, compare, sweep, check and export all make
+    their graphs with pipeline.graph, given Options."""
+    seen = []
+    real = pipeline.graph
+
+    def recording(spec, options):
+        assert isinstance(options, pipeline.Options)
+        seen.append((spec.name, options.alpha, options.convention))
+        return real(spec, options)
+
+    monkeypatch.setattr(pipeline, "graph", recording)
+    callers = {
+        "analyze": lambda: costcalc.analyze("mobilenet", alpha=0.5),
+        "compare": lambda: costcalc.compare(["mobilenet@alpha=0.75,convention=fvcore"]),
+        "sweep": lambda: costcalc.sweep("mobilenet", [0.25]),
+        "check": lambda: check.run(load("squeezenet"), "squeezenet"),
+        "export": lambda: build_graph("mobilenet", alpha=0.125),
+    }
+    for name, call in callers.items():
+        seen.clear()
+        call()
+        assert seen, name
+    assert seen == [("MobileNet", 0.125, "paper")]
+
+
+def test_options_are_checked_once_when_made_and_frozen():
+    with pytest.raises(SpecError, match="unknown convention 'nope'"):
+        pipeline.Options(convention="nope")
+    with pytest.raises(SpecError, match="flops must be True or False, not 1"):
+        pipeline.Options(flops=1)
+    with pytest.raises(SpecError, match="does not combine with --convention fvcore"):
+        pipeline.Options(explain=True, convention="fvcore")
+    with pytest.raises(TypeError, match="Options has no alhpa"):
+        pipeline.Options(alhpa=0.5)
+    options = pipeline.Options(alpha=0.5)
+    with pytest.raises(AttributeError):
+        options.alpha = 1.0
+    assert options.replace(rho=0.5) == pipeline.Options(alpha=0.5, rho=0.5) != options
+    with pytest.raises(SpecError, match="unknown convention"):
+        options.replace(convention="nope")
+
+
+def test_only_the_command_line_imports_click():
+    """The library raises no click exceptions and echoes nothing: click is cli.py's alone
+    (compare and sweep raised click.BadParameter and called click.echo)."""
+    import ast
+    import pathlib
+
+    package = pathlib.Path(costcalc.__file__).parent
+    users = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(name.split(".")[0] == "click" for name in names):
+                users.add(path.relative_to(package).as_posix())
+    assert users == {"cli.py"}
+
+
+def test_the_library_sweep_takes_numbers():
+    """analysis.sweep.run is given numbers (api.sweep turned them into flag text for it)."""
+    from costcalc.analysis import sweep
+
+    grid = sweep.run("mobilenet", [0.5, 0.5], resolutions=[160])
+    assert [(p["alpha"], p["resolution"]) for p in grid["points"]] == [(0.5, 160)]
+    assert grid["repeated"] == {"alpha": [0.5]} and grid["axis"] == "resolution"
+    with pytest.raises(SpecError, match="give rhos or resolutions, not both"):
+        sweep.run("mobilenet", [1.0], [0.5], [160])
