@@ -338,7 +338,7 @@ def check_command(paths, fmt):
     """
     from costcalc.analysis import check
     from costcalc.lang import shipped
-    from costcalc.output.render import CHECK_RENDERERS
+    from costcalc.output.check import CHECK_RENDERERS
 
     refuse_idle_options(fmt)
     results = check.check_all(paths or shipped.names())
