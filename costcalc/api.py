@@ -299,7 +299,7 @@ def _grid(values: Any, name: str, integer: bool = False) -> list[Any]:
     """A list of the library's multipliers (``alphas``, ``rhos``) or input sides
     (``resolutions``), each checked as such (core.model.check_settings)."""
     from costcalc.core.errors import show
-    from costcalc.core.model import check_settings
+    from costcalc.core.model import check_settings, setting_range
 
     if values is None:
         return []
@@ -310,10 +310,8 @@ def _grid(values: Any, name: str, integer: bool = False) -> list[Any]:
         try:
             check_settings(1.0, 1.0, value) if integer else check_settings(value, 1.0, None)
         except SpecError:
-            kind = "a positive integer up to 10^6" if integer else \
-                "a finite number in (0, 10^6]"
-            raise SpecError(f"{name}[{i}] must be {kind}, not {show(value)}",
-                            "costcalc") from None
+            raise SpecError(f"{name}[{i}] must be {setting_range(integer)}, not "
+                            f"{show(value)}", "costcalc") from None
     return [int(v) if integer else float(v) for v in values]
 
 

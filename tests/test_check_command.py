@@ -362,7 +362,7 @@ def test_every_broken_file_is_reported(run_cli, tmp_path):
 
 
 def test_problems_per_file_are_capped(run_cli, tmp_path):
-    """30 unknown attributes: the first ERRORS_PER_FILE (10), then one line for the rest."""
+    """30 unknown attributes: the first LIMITS['errors_per_file'] (10), then one line for the rest."""
     spec = tmp_path / "many.yaml"
     spec.write_text("name: x\ninput: [3, 8, 8]\nlayers:\n" + "".join(
         f"  - {{type: conv, k: 3, out: 8, bogus{n}: 1}}\n" for n in range(30)))

@@ -10,6 +10,7 @@ import pytest
 from costcalc.lang import shipped
 from costcalc.analysis import sweep
 from costcalc.build.graph import Settings, build
+from costcalc.core.limits import LIMITS
 from costcalc.analysis.report import make_report
 from costcalc.output import sweep as sweep_text
 
@@ -352,7 +353,7 @@ def test_the_limit_of_layer_results_is_inclusive(tmp_path, monkeypatch):
     """With the limit set to 20: 10 points of 2 layers are computed, 11 are refused."""
     import costcalc
 
-    monkeypatch.setitem(sweep.SWEEP_LIMITS, "layer_results", 20)
+    monkeypatch.setitem(LIMITS, "layer_results", 20)
     spec = tmp_path / "two.yaml"
     spec.write_text("name: two\ninput: [3, 8, 8]\nlayers: [{type: conv, k: 1, out: 4}, "
                     "{type: relu}]\n")

@@ -11,9 +11,9 @@ from fractions import Fraction
 
 from costcalc.analysis import pipeline
 from costcalc.core.errors import SpecError, SpecErrors
+from costcalc.core.limits import LIMITS
 from costcalc.lang.expectations import MEMORY_KEYS, expectations
 
-ERRORS_PER_FILE = 10   # problems reported per spec file (docs/check.md)
 WHOLE_SPEC = "the spec"   # the 'what' of a problem that keeps a whole spec from being checked
 
 
@@ -80,14 +80,14 @@ def _row(label, path, pos, what, fields):
 
 def error_rows(label, exc, what=WHOLE_SPEC):
     """The rows of a spec (or an expectation) that could not be checked: one per problem,
-    at most ERRORS_PER_FILE and then one that counts the rest."""
+    at most LIMITS['errors_per_file'] and then one that counts the rest."""
     from costcalc.core.errors import Pos
 
     errors = exc.errors if isinstance(exc, SpecErrors) else [exc]
     rows = [_row(label, e.path or label, e, what, {"error": e.message})
-            for e in errors[:ERRORS_PER_FILE]]
-    if len(errors) > ERRORS_PER_FILE:
-        rest = len(errors) - ERRORS_PER_FILE
+            for e in errors[:LIMITS["errors_per_file"]]]
+    if len(errors) > LIMITS["errors_per_file"]:
+        rest = len(errors) - LIMITS["errors_per_file"]
         rows.append(_row(label, rows[0]["path"], Pos(rows[0]["path"], 0, 0), what, {
             "error": f"{rest} more problem{'s' if rest > 1 else ''} in this file "
                      f"(costcalc {label} reports them all)"}))

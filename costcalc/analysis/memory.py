@@ -17,6 +17,7 @@ import math
 import os
 
 from costcalc.core.errors import SpecError, SpecErrors, did_you_mean, gather, show, unknown_keys
+from costcalc.core.limits import FORMS, LIMITS, written
 from costcalc.core.model import IMAGE
 from costcalc.core.yamlload import Map, load_file
 
@@ -24,9 +25,9 @@ ACTIVATION_BITS = (32, 16, 8)
 PROFILE_KEYS = ("name", "mult_adds_per_second", "bytes_per_second", "precision", "sources",
                 "notes")   # sources and notes are for the reader (docs/roofline.md)
 PRECISION_KEYS = ("activation_bits", "weight_bits")   # the bits its figures are for
-FIGURE_LIMITS = {   # the range of a profile's peak figures, per second (docs/errors.md)
-    "mult_adds_per_second": (10**6, 10**18),
-    "bytes_per_second": (10**6, 10**18),
+FIGURE_LIMITS = {   # the range of a profile's peak figures, per second (core.limits)
+    "mult_adds_per_second": (LIMITS["figure"], LIMITS["number"]),
+    "bytes_per_second": (LIMITS["figure"], LIMITS["number"]),
 }
 FIGURE_MEANINGS = {"mult_adds_per_second": "peak multiply-accumulates per second",
                    "bytes_per_second": "peak memory bandwidth in bytes per second"}
@@ -114,11 +115,6 @@ class Hardware:
         self.activation_bits, self.weight_bits = activation_bits, weight_bits  # its figures
 
 
-def _ten(number):
-    """10**18 -> '10^18' (the limits are powers of ten)."""
-    return f"10^{len(str(number)) - 1}"
-
-
 def _profiles(path):
     """Every profile of a hardware file, {key: Hardware}; every independent problem of the
     file is reported, one line each at its place (SpecErrors)."""
@@ -168,8 +164,9 @@ def _figure(what, body, key, key_at):
         if isinstance(value, str):
             hint = " (YAML reads a number without a dot and a signed exponent as text: " \
                    "write 8.6e+9, not 8.6e9)"
-        raise body.pos[key].error(f"{what}: {key} must be a number from {_ten(low)} to "
-                                  f"{_ten(high)} ({FIGURE_MEANINGS[key]}; docs/errors.md), "
+        raise body.pos[key].error(f"{what}: {key} must be a number from "
+                                  f"{written(low, FORMS['figure'])} to "
+                                  f"{written(high, FORMS['number'])} ({FIGURE_MEANINGS[key]}; docs/errors.md), "
                                   f"not {show(value)}{hint}")
     return value
 

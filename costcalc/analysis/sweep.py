@@ -8,8 +8,9 @@ re-run each layer's shape and cost formulas on the new input, which is several
 times faster and gives the same numbers (tests/test_sweep.py holds the two
 against each other). Otherwise, and whenever the re-run fails, every point is
 a full build. A value given twice is one point; the points and the work (points x
-layers) are limited (``SWEEP_LIMITS``, docs/errors.md); a long sweep reports its progress
-to a callback (the command line draws it on a terminal's stderr; this module draws nothing).
+layers) are limited (core.limits' points and layer_results, docs/errors.md); a long sweep
+reports its progress to a callback (the command line draws it on a terminal's stderr; this
+module draws nothing).
 It takes numbers; the command line parses its option text. Output: output/sweep.py (table,
 markdown, csv, json) and, with ``--plot``, output/plot.py.
 """
@@ -18,14 +19,10 @@ from collections import Counter
 
 from costcalc.analysis import pipeline
 from costcalc.core.errors import SpecError
-from costcalc.build.graph import LIMITS
+from costcalc.core.limits import LIMITS, quoted
 from costcalc.layers import ShapeError
 from costcalc.analysis.report import count_totals
 
-SWEEP_LIMITS = {            # docs/errors.md
-    "points": 10_000,                 # distinct points of one sweep
-    "layer_results": 5 * 10**6,       # points x layers of the first point's graph
-}
 PROGRESS_FROM = 500_000    # layer results from which progress is reported (~2 s)
 SPATIAL_NAMES = frozenset(("resolution", "rho", "input_height", "input_width", "in_height",
                            "in_width"))
@@ -68,7 +65,7 @@ def _rerun(graph, image):
         shape = node.type.shape(node.attrs, inputs)
         cost = node.type.cost(node.attrs, inputs, shape)
         if shape[0] * shape[1] * shape[2] > LIMITS["elements"] or max(
-                cost.mult_adds, cost.params, cost.bn_params, cost.other_ops) > LIMITS["count"]:
+                cost.mult_adds, cost.params, cost.bn_params, cost.other_ops) > LIMITS["number"]:
             raise ShapeError("past a limit: a full build says where")
         shapes.append(shape)
         mult_adds += cost.mult_adds
@@ -90,8 +87,8 @@ def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention
 
     Give ``rhos`` or ``resolutions`` (input sides); with resolutions, ``rho`` is
     the side over the spec's own. A value given twice is one point, computed and listed
-    where it first appears. At most SWEEP_LIMITS["points"] points and, with the first
-    point's graph, SWEEP_LIMITS["layer_results"] points x layers. A sweep of PROGRESS_FROM
+    where it first appears. At most LIMITS["points"] points and, with the first
+    point's graph, LIMITS["layer_results"] points x layers. A sweep of PROGRESS_FROM
     layer results or more calls ``progress(done, total)`` (points), if given: with 0 once
     the first point is built, then after each point.
     """
@@ -103,10 +100,10 @@ def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention
     else:
         axis = [(rho, None) for rho in dict.fromkeys(rhos or [1.0])]
     total = len(alphas) * len(axis)
-    if total > SWEEP_LIMITS["points"]:
+    if total > LIMITS["points"]:
         raise SpecError(f"the sweep has {total:,} points ({len(alphas):,} alphas x "
                         f"{len(axis):,} {'resolutions' if resolutions else 'rhos'}), more than "
-                        f"the limit of {SWEEP_LIMITS['points']:,} (docs/errors.md)", "costcalc")
+                        f"the limit of {quoted('points')} (docs/errors.md)", "costcalc")
     reuse = not uses_input_size(spec) and convention == "paper"  # reruns count the paper's way
     base = pipeline.Options(overrides=overrides, convention=convention)
     result, report = [], None
@@ -140,13 +137,13 @@ def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention
 
 
 def _check_work(total, layers):
-    """Refuse ``total`` points of ``layers`` layers past SWEEP_LIMITS["layer_results"];
+    """Refuse ``total`` points of ``layers`` layers past LIMITS["layer_results"];
     return whether the work is long enough to report progress (PROGRESS_FROM)."""
     work = total * layers
-    if work > SWEEP_LIMITS["layer_results"]:
+    if work > LIMITS["layer_results"]:
         raise SpecError(f"the sweep would compute {work:,} layer results ({total:,} points x "
                         f"{layers:,} layers), more than the limit of "
-                        f"{SWEEP_LIMITS['layer_results']:,} (docs/errors.md)", "costcalc")
+                        f"{quoted('layer_results')} (docs/errors.md)", "costcalc")
     return work >= PROGRESS_FROM
 
 

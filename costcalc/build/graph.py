@@ -10,12 +10,13 @@ entry once, before anything is built, and reported every problem that does not d
 shapes or settings (unknown keys, types, blocks and arguments, literal values of the wrong
 kind). The builder checks only what does, and stops at its first problem: a value an
 expression gives (a layer type, block, name or attribute ``${...}``), a shape, a limit. The
-limits in ``LIMITS`` (docs/errors.md) keep the expansion and the numbers bounded.
+limits of ``core.limits`` (docs/errors.md) keep the expansion and the numbers bounded.
 """
 import re
 
 from costcalc.core.errors import SpecError, did_you_mean, show
 from costcalc.core.expr import ExprError, is_template, names_read, substitute
+from costcalc.core.limits import LIMITS, quoted
 from costcalc.layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
 from costcalc.core.model import IMAGE, Graph, Node, Settings, check_settings
 from costcalc.lang.entries import (CALL_KEYS, REPEAT_KEYS, TORCH_CALLS, _has_template,
@@ -24,13 +25,6 @@ from costcalc.lang.entries import (CALL_KEYS, REPEAT_KEYS, TORCH_CALLS, _has_tem
 
 _INPUT_SHAPE = ("input_channels", "input_height", "input_width")
 _READS_INPUT = re.compile(r"\bin_(channels|height|width)\b")  # a when: that needs the input
-LIMITS = {
-    "layers": 2_000_000,      # entries expanded (layers built plus entries skipped by when)
-    "elements": 10**12,       # elements of one tensor (C * H * W)
-    "count": 10**18,          # any one count of a layer (mult-adds, params, ...)
-    "name": 200,              # characters in a layer or stage name
-    "recursive_calls": 100_000,   # calls of a block made inside that same block
-}
 
 
 def input_shape(spec, settings):
@@ -44,8 +38,8 @@ def input_shape(spec, settings):
         shape = (c, max(1, int(h * rho + 0.5)), max(1, int(w * rho + 0.5)))
     if shape[0] * shape[1] * shape[2] > LIMITS["elements"]:
         raise spec.tree.pos["input"].error(
-            f"an input of {fmt_shape(shape)} is past the limit of 10^12 elements a tensor "
-            f"(docs/errors.md)")
+            f"an input of {fmt_shape(shape)} is past the limit of {quoted('elements')} "
+            f"elements a tensor (docs/errors.md)")
     return shape
 
 
@@ -148,7 +142,7 @@ class _Builder:
             kind = kind_of(entry)
             self.expanded += 1
             if self.expanded > LIMITS["layers"]:
-                raise pos.error(f"the spec expands to more than {LIMITS['layers']:,} layers "
+                raise pos.error(f"the spec expands to more than {quoted('layers')} layers "
                                 f"(docs/errors.md)")
             if "when" in entry and not self.when(entry, scope):
                 self.skip(entry, scope, entry)
@@ -211,7 +205,7 @@ class _Builder:
         if self.expanded + count * body > LIMITS["layers"]:
             raise entry.pos["repeat"].error(
                 f"repeat {count:,} of {body:,} entries would expand past the limit of "
-                f"{LIMITS['layers']:,} layers (docs/errors.md)")
+                f"{quoted('layers')} layers (docs/errors.md)")
         var = entry.get("as", "i")
         if "input" in entry:
             scope.previous = self.reference(entry, "input", scope)
@@ -326,10 +320,11 @@ class _Builder:
             self.recursive_calls += 1       # (a block calling itself twice) doubles each level
             if self.recursive_calls > LIMITS["recursive_calls"]:
                 raise pos.error(f"block {block.name} is called within itself more than "
-                                f"{LIMITS['recursive_calls']:,} times (docs/errors.md)")
+                                f"{quoted('recursive_calls')} times (docs/errors.md)")
         self.active.append(block.name)
-        if len(self.active) > 50:
-            raise pos.error(f"blocks nest more than 50 deep (does {block.name} call itself?)")
+        if len(self.active) > LIMITS["nesting"]:
+            raise pos.error(f"blocks nest more than {quoted('nesting')} deep (does {block.name} "
+                            f"call itself?)")
         self.sequence(block.layers, inner)
         self.active.pop()
         if block.in_pieces and not scope.in_pieces and inner.previous >= 0:
@@ -414,12 +409,13 @@ class _Builder:
             raise pos.error(f"{name} ({layer_type.name}): {exc}") from None
         if shape[0] * shape[1] * shape[2] > LIMITS["elements"]:
             raise pos.error(f"{name} ({layer_type.name}): an output of {fmt_shape(shape)} is "
-                            f"past the limit of 10^12 elements a tensor (docs/errors.md)")
+                            f"past the limit of {quoted('elements')} elements a tensor "
+                            f"(docs/errors.md)")
         cost = layer_type.cost(attrs, shapes, shape)
         for count in (cost.mult_adds, cost.params, cost.bn_params, cost.other_ops):
-            if count > LIMITS["count"]:
+            if count > LIMITS["number"]:
                 raise pos.error(f"{name} ({layer_type.name}): a count of {show(count)} is "
-                                f"past the limit of 10^18 (docs/errors.md)")
+                                f"past the limit of {quoted('number')} (docs/errors.md)")
         return shape, cost, layer_type.category(attrs, shapes, shape)
 
     def name_text(self, name, pos, what="name"):
@@ -427,7 +423,7 @@ class _Builder:
         check_text(name, pos, what)   # a literal one was checked with the spec
         name = str(name)
         if not name or len(name) > LIMITS["name"]:
-            raise pos.error(f"a {what} must have 1 to {LIMITS['name']} characters")
+            raise pos.error(f"a {what} must have 1 to {quoted('name')} characters")
         return name
 
     def plan(self, entry, type_name, names):

@@ -15,12 +15,7 @@ import re
 import warnings
 
 from costcalc.core.errors import did_you_mean, forbidden_character, show
-
-LIMITS = {
-    "text": 2000,            # characters in one expression
-    "integer": 10**18,       # the magnitude of an integer that ** or * may produce
-    "sequence": 10**6,       # items (or characters) that * may build
-}
+from costcalc.core.limits import LIMITS, quoted
 
 _NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _ALLOWED = (
@@ -46,10 +41,12 @@ def make_divisible(value, divisor=8, min_value=None):
 
 
 def _round(value, ndigits=None):
-    """round(), with at most 100 digits either side of the point (round(1, -10**9) would
-    run for minutes)."""
-    if ndigits is not None and not (isinstance(ndigits, int) and abs(ndigits) <= 100):
-        raise ValueError(f"round() takes at most 100 digits, not {show(ndigits)}")
+    """round(), with at most LIMITS['round_digits'] digits either side of the point
+    (round(1, -10**9) would run for minutes)."""
+    if ndigits is not None and not (isinstance(ndigits, int)
+                                    and abs(ndigits) <= LIMITS["round_digits"]):
+        raise ValueError(f"round() takes at most {quoted('round_digits')} digits, not "
+                         f"{show(ndigits)}")
     return round(value) if ndigits is None else round(value, ndigits)
 
 
@@ -70,24 +67,27 @@ def _too_big(what):
 
 
 def _power(base, exponent):
-    """``base ** exponent``, refused when an integer result would pass 10^18."""
+    """``base ** exponent``, refused when an integer result would pass LIMITS['number']."""
     if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
-        if (abs(base).bit_length() - 1) * exponent > 64 or abs(base) ** exponent > LIMITS["integer"]:
+        limit = LIMITS["number"]   # past its bits, base ** exponent is past it: not computed
+        if (abs(base).bit_length() - 1) * exponent > limit.bit_length() or \
+                abs(base) ** exponent > limit:
             raise _too_big(f"{show(base)} ** {show(exponent)}")
-    if isinstance(exponent, int) and abs(exponent) > 10**4 and isinstance(base, float):
+    if isinstance(exponent, int) and abs(exponent) > LIMITS["float_exponent"] \
+            and isinstance(base, float):
         raise _too_big(f"an exponent of {show(exponent)}")
     return base ** exponent
 
 
 def _times(left, right):
-    """``left * right``; a text or list repeated past 10^6 items, or an integer product
-    past 10^18, is refused."""
+    """``left * right``; a text or list repeated past LIMITS['sequence'] items, or an
+    integer product past LIMITS['number'], is refused."""
     for seq, count in ((left, right), (right, left)):
         if isinstance(seq, (str, list, tuple)) and isinstance(count, int):
             if len(seq) * max(count, 0) > LIMITS["sequence"]:
                 raise _too_big(f"{show(seq)} repeated {show(count)} times")
     product = left * right
-    if isinstance(product, int) and abs(product) > LIMITS["integer"]:
+    if isinstance(product, int) and abs(product) > LIMITS["number"]:
         raise _too_big(f"the product {show(left)} * {show(right)}")
     return product
 
@@ -121,7 +121,7 @@ def compile_expr(text):
         return code
     if len(text) > LIMITS["text"]:
         raise ExprError(f"an expression of {len(text):,} characters is longer than the limit "
-                        f"of {LIMITS['text']:,} (docs/errors.md)")
+                        f"of {quoted('text')} (docs/errors.md)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")   # a SyntaxWarning is a bad expression too
@@ -186,7 +186,7 @@ def _check_result(value, text):
         seen += 1
         if seen > LIMITS["sequence"]:
             raise ExprError(f"in {show(text)}: the result holds more than "
-                            f"{LIMITS['sequence']:,} values")
+                            f"{quoted('sequence')} values")
         if isinstance(item, str):
             bad = forbidden_character(item)
             if bad:
@@ -195,9 +195,9 @@ def _check_result(value, text):
         if isinstance(item, bool) or item is None:
             continue
         if isinstance(item, (int, float)):
-            if abs(item) > LIMITS["integer"] or not math.isfinite(item):
+            if abs(item) > LIMITS["number"] or not math.isfinite(item):
                 raise ExprError(f"in {show(text)}: the number {show(item)} is outside the "
-                                f"limit of 10^18 (docs/errors.md)")
+                                f"limit of {quoted('number')} (docs/errors.md)")
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
         elif isinstance(item, dict):
@@ -292,7 +292,7 @@ def _closing(value, start):
     if end > start + LIMITS["text"]:
         length = value.rfind("}") - start
         raise ExprError(f"an expression of {length:,} characters is longer than the limit "
-                        f"of {LIMITS['text']:,} (docs/errors.md)")
+                        f"of {quoted('text')} (docs/errors.md)")
     if last_error is None:
         raise ExprError(f"'${{' without a closing '}}' in {show(value)}")
     raise ExprError(f"bad expression after '${{' in {show(value)}: {last_error}")

@@ -1,5 +1,6 @@
 """The graph model every step after expansion reads: Node, Graph, Settings."""
 from costcalc.core.errors import SpecError, show
+from costcalc.core.limits import LIMITS, quoted
 
 IMAGE = -1   # the index that stands for the input image
 
@@ -29,18 +30,24 @@ class Settings:
         self.standard_conv = standard_conv  # replace depthwise separable pairs (transform.py)
 
 
+def setting_range(integer=False):
+    """What alpha and rho (or, ``integer``, the resolution) must be, as messages say it."""
+    if integer:
+        return f"a positive integer up to {quoted('multiplier')}"
+    return f"a finite number in (0, {quoted('multiplier')}]"
+
+
 def check_settings(alpha, rho, resolution):
     """alpha and rho finite and positive, the resolution a positive integer; else a
     SpecError (a ValueError) with the message the command line prints."""
     for name, value in (("alpha", alpha), ("rho", rho)):
         if not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                and 0 < value <= 10**6):   # nan and inf fail; no float() of a huge int
-            raise SpecError(f"{name} must be a finite number in (0, 10^6], not {show(value)}",
-                            "costcalc")
+                and 0 < value <= LIMITS["multiplier"]):   # nan and inf fail; no float()
+            raise SpecError(f"{name} must be {setting_range()}, not {show(value)}", "costcalc")
     if resolution is not None and not (isinstance(resolution, int) and not isinstance(
-            resolution, bool) and 0 < resolution <= 10**6):
-        raise SpecError(f"resolution must be a positive integer up to 10^6, not "
-                        f"{show(resolution)}", "costcalc")
+            resolution, bool) and 0 < resolution <= LIMITS["multiplier"]):
+        raise SpecError(f"resolution must be {setting_range(True)}, not {show(resolution)}",
+                        "costcalc")
     if resolution is not None and rho != 1:
         raise SpecError(f"rho {show(rho)} and resolution {resolution} both set the input side "
                         f"(--rho, --resolution): give one of them", "costcalc")

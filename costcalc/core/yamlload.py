@@ -3,7 +3,7 @@
 Mappings become ``Map`` (a dict) and sequences ``Seq`` (a list); both keep the
 position of every child in ``.pos`` and their own in ``.at``. The values are built
 from PyYAML's event stream by a loop (no recursion), so the declared limits
-(``LIMITS``, docs/errors.md) hold before anything large is built: file size,
+(``core.limits``, docs/errors.md) hold before anything large is built: file size,
 nesting depth, the size of the tree with every alias expanded, the size of a
 number. Scalars are resolved with PyYAML's safe rules; tags that would build
 Python objects, merge keys, duplicate keys, non-finite numbers and control
@@ -16,18 +16,12 @@ import stat
 import yaml
 
 from costcalc.core.errors import Pos, SpecError, forbidden_character, show
+from costcalc.core.limits import LIMITS, quoted
 
 try:  # the C parser is several times faster; fall back to pure Python
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader
-
-LIMITS = {
-    "file_bytes": 64 * 2**20,     # a written-out 10^6-layer spec is about 40 MiB
-    "depth": 64,                  # nesting of mappings and sequences
-    "nodes": 10**7,               # values in the tree, every alias expanded
-    "number": 10**18,             # the magnitude of any number written in a spec
-}
 
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null")}
@@ -72,7 +66,7 @@ def _scalar(loader, event, path, prose=False):
     except (ValueError, KeyError, TypeError, ArithmeticError, yaml.YAMLError):
         if tag == _STD + "int" and len(event.value) > 20:
             raise here.error(f"an integer of {len(event.value)} digits is outside the limit "
-                             f"of 10^18 (docs/errors.md)") from None
+                             f"of {quoted('number')} (docs/errors.md)") from None
         raise here.error(f"{show(event.value)} is not a valid {tag[len(_STD):]}") from None
     if isinstance(value, str):
         bad = forbidden_character(value, prose)
@@ -80,8 +74,8 @@ def _scalar(loader, event, path, prose=False):
             raise here.error(bad)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         if abs(value) > LIMITS["number"] or not math.isfinite(value):
-            raise here.error(f"the number {show(value)} is outside the limit of 10^18 "
-                             f"(docs/errors.md)")
+            raise here.error(f"the number {show(value)} is outside the limit of "
+                             f"{quoted('number')} (docs/errors.md)")
     return value
 
 
@@ -184,7 +178,7 @@ def _compose(loader, path, what):
             if event.tag not in (None, "!", _STD + "map", _STD + "seq"):
                 raise here.error(f"unsupported tag {show(event.tag)}")
             if len(stack) >= LIMITS["depth"]:
-                raise here.error(f"the YAML nests deeper than {LIMITS['depth']} levels "
+                raise here.error(f"the YAML nests deeper than {quoted('depth')} levels "
                                  f"(docs/errors.md)")
             if kind is yaml.MappingStartEvent:
                 value = Map()
@@ -195,7 +189,7 @@ def _compose(loader, path, what):
             value.at, size, opened = here, 1, True
         nodes += size
         if nodes > LIMITS["nodes"]:
-            raise here.error(f"the YAML holds more than {LIMITS['nodes']:,} values with "
+            raise here.error(f"the YAML holds more than {quoted('nodes')} values with "
                              f"its aliases expanded (docs/errors.md)")
         if stack:
             _attach(stack[-1], value, size, here, event)
@@ -242,15 +236,15 @@ def check_data(tree, where, path):
     """Raise a SpecError (at ``path``, naming the place: ``spec['layers'][0]['k']``) unless
     ``tree`` is what YAML could have given: mappings with text keys, lists or tuples, text
     (without the characters errors.forbidden_character refuses), true/false, None and
-    finite numbers up to 10^18, nested at most 64 deep (a dict that holds itself nests
-    without end)."""
+    finite numbers within LIMITS['number'], nested at most LIMITS['depth'] deep (a dict that
+    holds itself nests without end)."""
     stack, count = [(tree, where, 0)], 0
     while stack:
         value, where, depth = stack.pop()
         count += 1
         if depth > LIMITS["depth"] or count > LIMITS["nodes"]:
-            raise SpecError(f"the value nests deeper than {LIMITS['depth']} levels or holds "
-                            f"more than {LIMITS['nodes']:,} values (does it hold itself?)", path)
+            raise SpecError(f"the value nests deeper than {quoted('depth')} levels or holds "
+                            f"more than {quoted('nodes')} values (does it hold itself?)", path)
         if isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
@@ -266,7 +260,7 @@ def check_data(tree, where, path):
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             if not abs(value) <= LIMITS["number"]:   # nan and inf included
                 raise SpecError(f"{where}: the number {show(value)} is not finite or outside "
-                                f"the limit of 10^18 (docs/errors.md)", path)
+                                f"the limit of {quoted('number')} (docs/errors.md)", path)
         elif not (value is None or isinstance(value, bool)):
             raise SpecError(f"{where}: {type(value).__name__} is not a spec value (text, a "
                             f"number, true/false, null, a list or a mapping)", path)
@@ -313,4 +307,4 @@ def load_file(path, what="spec"):
 
 def _too_large(what, path):
     return SpecError(f"the {what} is larger than the limit of "
-                     f"{LIMITS['file_bytes'] // 2**20} MiB (docs/errors.md)", path, 0, 0)
+                     f"{quoted('file_bytes')} (docs/errors.md)", path, 0, 0)

@@ -17,13 +17,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from costcalc.core.errors import SpecError, show
+from costcalc.core.limits import LIMITS, quoted
 from costcalc.interop.export import HELPERS, Plan, build_graph
 
 __all__ = ["build", "from_graph", "CostcalcModule", "LIMITS"]
 
-# What build() asks of a device that holds data (docs/torch.md, docs/errors.md): a
-# module's parameter and buffer values, 4 GB in float32; RegNetY-128GF has 645 million
-LIMITS = {"values": 10**9}
+# LIMITS['values'], what build() asks of a device that holds data (docs/torch.md,
+# docs/errors.md): a module's parameter and buffer values, 4 GB in float32 at 10^9;
+# RegNetY-128GF has 645 million
 
 _NAMESPACE = {"torch": torch, "nn": nn, "F": F}
 for _source in HELPERS.values():
@@ -105,7 +106,7 @@ def check_memory(graph, device=None):
                                                  if node.type.name == "batchnorm" else 0)
         if total > limit:
             message = (f"{node.name} ({node.type.name}): the module's parameters and buffers "
-                       f"reach {total:,} values here, past the limit of {limit:,} (docs/torch.md); "
+                       f"reach {total:,} values here, past the limit of {quoted('values')} (docs/torch.md); "
                        f"build(..., device='meta') makes it without memory for them")
             pos = node.pos
             raise pos.error(message) if pos is not None else SpecError(message, "costcalc")

@@ -5,6 +5,7 @@ from fractions import Fraction
 
 from costcalc.core.breakdowns import BREAKDOWNS
 from costcalc.core.errors import SpecError, SpecErrors, check_keys, show
+from costcalc.core.limits import LIMITS, quoted
 from costcalc.core.model import Settings, check_settings
 from costcalc.core.units import PRINTED_UNITS
 from costcalc.counting.conventions import conventions
@@ -43,8 +44,9 @@ class Printed:
                              f"tolerances are not")
         self.unit, self.scale = unit, PRINTED_UNITS[unit]
         self.value = Fraction(digits.replace(",", "")) * self.scale
-        if not self.value < 10**30:
-            raise ValueError(f"{show(self.text)} is past the limit of 10^30 (docs/errors.md)")
+        if not self.value < LIMITS["printed"]:
+            raise ValueError(f"{show(self.text)} is past the limit of {quoted('printed')} "
+                             f"(docs/errors.md)")
         # half a unit in the last printed place
         self.half_unit = Fraction(1, 2 * 10 ** len(decimals or "")) * self.scale
 

@@ -12,6 +12,7 @@ import re
 
 from costcalc.core.errors import SpecError, SpecErrors, check_keys, did_you_mean, gather, show, unknown_keys
 from costcalc.core.expr import ExprError, make_divisible, substitute
+from costcalc.core.limits import LIMITS, quoted
 from costcalc.core.yamlload import Map, check_data, load, load_file
 from costcalc.lang.entries import check_entries, check_name, layer_list
 from costcalc.lang.expectations import expectations
@@ -80,9 +81,9 @@ class WidthRule:
             return channels
         scaled = channels * multiplier
         if not (isinstance(scaled, (int, float)) and math.isfinite(scaled)
-                and abs(scaled) <= 10**18):
+                and abs(scaled) <= LIMITS["number"]):
             raise ValueError(f"{show(channels)} channels x {show(multiplier)} is outside the "
-                             f"limit of 10^18 (docs/errors.md)")
+                             f"limit of {quoted('number')} (docs/errors.md)")
         if self.rule == "floor":
             return max(int(scaled), self.minimum)
         if self.rule == "make_divisible":
@@ -200,9 +201,9 @@ class Spec:
             except ExprError as exc:
                 raise pos.error(f"width multiplier: {exc}") from None
             if not (isinstance(multiplier, (int, float)) and not isinstance(multiplier, bool)
-                    and 0 < multiplier <= 10**6):
-                raise pos.error(f"width multiplier must be a number in (0, 10^6], not "
-                                f"{show(multiplier)}")
+                    and 0 < multiplier <= LIMITS["multiplier"]):
+                raise pos.error(f"width multiplier must be a number in "
+                                f"(0, {quoted('multiplier')}], not {show(multiplier)}")
         return multiplier * alpha if multiplier != 1 else alpha
 
     def mentions_alpha(self):
@@ -408,9 +409,10 @@ def _width(tree):
             raise raw.pos[key].error(f"width {key} must be a positive integer")
     multiplier = raw.get("multiplier", 1)
     if not (isinstance(multiplier, str) or isinstance(multiplier, (int, float))
-            and not isinstance(multiplier, bool) and 0 < multiplier <= 10**6):
-        raise raw.pos["multiplier"].error(f"width multiplier must be a number in (0, 10^6] or "
-                                          f"a ${{...}} of the parameters, not {show(multiplier)}")
+            and not isinstance(multiplier, bool) and 0 < multiplier <= LIMITS["multiplier"]):
+        raise raw.pos["multiplier"].error(f"width multiplier must be a number in "
+                                          f"(0, {quoted('multiplier')}] or a ${{...}} of the "
+                                          f"parameters, not {show(multiplier)}")
     if rule == "none" and len(raw) > 1:
         raise raw.key_pos[next(k for k in raw if k != "rule")].error(
             "width rule 'none' (no width multiplier) takes no min, divisor or multiplier")
