@@ -338,10 +338,12 @@ def check_command(paths, fmt):
     """
     from costcalc.analysis import check
     from costcalc.lang import shipped
+    from costcalc.output.progress import Bar
     from costcalc.output.check import CHECK_RENDERERS
 
     refuse_idle_options(fmt)
-    results = check.check_all(paths or shipped.names())
+    with Bar("check", "specs") as bar:
+        results = check.check_all(paths or shipped.names(), progress=bar)
     CHECK_RENDERERS[fmt](results, sys.stdout)
     sys.stdout.flush()
     if fmt != "table" or not _same_file(sys.stdout, sys.stderr):  # a table shows them

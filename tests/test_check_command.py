@@ -521,3 +521,37 @@ def test_no_spec_files_names_each_folder_as_a_path_or_in_the_message(run_cli, tm
     assert two.code == 2
     assert two.err == (f"costcalc: error: no spec files (*.yaml, *.yml) to check in "
                        f"{empty}, {empty}\n")
+
+
+CHECK_CODE = """
+import sys
+import costcalc.analysis.check as check
+check.PROGRESS_FROM = {start}
+from costcalc.cli import main
+try:
+    main(["check", "mobilenet", "shufflenet", "--format", "json"])
+except SystemExit:
+    pass
+print("rich.progress" in sys.modules)
+"""
+
+
+def test_a_check_of_many_specs_shows_progress_on_a_terminal_only():
+    """stderr a terminal (a pty) and 2 spec files at PROGRESS_FROM 1: a bar 'check ... 2/2
+    specs' on stderr, erased, and stdout the JSON alone; NO_COLOR: the same bar without
+    colours. Piped, with TERM=dumb, or fewer files than PROGRESS_FROM: no bar, and
+    rich.progress never imported."""
+    from terminal_support import on_a_terminal, piped
+
+    shown, drawn = on_a_terminal(CHECK_CODE.format(start=1))
+    out = shown.stdout.decode()
+    assert out.endswith("}\nTrue\n") and json.loads(out[:-len("True\n")])["results"], out
+    assert b"check" in drawn and b"2/2" in drawn and b"specs" in drawn, drawn
+    assert b"\x1b[2K" in drawn and b"\x1b[32m" in drawn   # erased; coloured
+    plain, drawn = on_a_terminal(CHECK_CODE.format(start=1), NO_COLOR="1")
+    assert b"2/2 specs" in drawn and b"\x1b[32m" not in drawn and b"\x1b[3" not in drawn
+    for quiet, drawn in ((piped(CHECK_CODE.format(start=1)), b""),
+                         on_a_terminal(CHECK_CODE.format(start=1), TERM="dumb"),
+                         on_a_terminal(CHECK_CODE.format(start=10**9))):
+        assert quiet.stdout.decode() == out.replace("True\n", "False\n")
+        assert drawn == b"" and not quiet.stderr

@@ -22,12 +22,24 @@ if sys.platform == "win32":  # pragma: no cover
     pytest.skip("the fuzz harness needs os.fork and resource limits", allow_module_level=True)
 
 import fuzz_support as fz  # noqa: E402  (tests/ is on sys.path, as for conftest)
+from costcalc.output.progress import Bar  # noqa: E402
 
 SHIPPED = fz.shipped_specs()
 SHIPPED_NAMES = sorted(name[:-5] for name in SHIPPED)
 
 # The fuzz tests find the failures of issue 7 until its fixes land; the lead engineer
 # removes this mark (here and on test_regression_case) when they have.
+
+
+@pytest.fixture(autouse=True)
+def _terminal(request):
+    """In the long mode, pytest's capture is off for each test, so that the campaign's bar
+    reaches stderr when that is a terminal (the cases write into files, never to it)."""
+    if not fz.LONG:
+        yield
+        return
+    with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+        yield
 
 
 class Campaign:
@@ -40,11 +52,15 @@ class Campaign:
         self.name, self.failures, self.counts, self.cases, self.slow = name, {}, {}, 0, 0
         self.mermaid = []   # (argv, files) of the successful mermaid runs, parsed at the end
         self.collect = fz.COLLECT or (str(fz.ROOT / ".fuzz" / "failures") if fz.LONG else "")
+        # the long mode's progress, on stderr when it is a terminal (see _terminal)
+        self.bar = Bar(f"fuzz: {name}", "cases") if fz.LONG else None
 
     def run(self, argv, files=None):
         if self.MAX_SLOW is not None and self.slow >= self.MAX_SLOW:
             return
         self.cases += 1
+        if self.bar:
+            self.bar(self.cases, max(self.cases, fz.EXAMPLES))
         failure = fz.check_case(argv, files)
         if failure is None:
             if fz._option(argv, "--format") == "mermaid" and fz.mermaid_available():
@@ -80,6 +96,8 @@ class Campaign:
                                 outcome))
 
     def finish(self):
+        if self.bar:
+            self.bar.__exit__()
         self.parse_mermaid()
         print(f"{self.name}: {self.cases} cases, seed {fz.SEED}, "
               f"{len(self.failures)} failure classes")
@@ -311,3 +329,29 @@ def test_generator_covers_every_declared_type():
     # seen also holds the hostile types (misspelt, expressions) the generator writes
     assert set(declared["types"]) <= seen, sorted(set(declared["types"]) - seen)
 
+
+
+LONG_CODE = """
+import sys
+sys.path.insert(0, "tests")
+import test_fuzz
+test_fuzz.fz.check_case = lambda argv, files=None: None   # the bar is tested, not the cases
+campaign = test_fuzz.Campaign("three")
+for _ in range(3):
+    campaign.run(["mobilenet", "--format", "csv"])
+campaign.finish()
+"""
+
+
+def test_the_long_mode_shows_progress_on_a_terminal_only(tmp_path):
+    """COSTCALC_FUZZ=long: each campaign draws 'fuzz: NAME ... done/total cases' on stderr
+    when it is a terminal (a pty here), and nothing into a pipe; the CI mode draws none."""
+    from terminal_support import on_a_terminal, piped
+
+    long = {"COSTCALC_FUZZ": "long", "COSTCALC_FUZZ_EXAMPLES": "3",
+            "COSTCALC_FUZZ_COLLECT": str(tmp_path)}
+    done, drawn = on_a_terminal(LONG_CODE, **long)
+    assert done.returncode == 0 and b"three: 3 cases" in done.stdout, done.stdout
+    assert b"fuzz: three" in drawn and b"3/3" in drawn and b"cases" in drawn, drawn
+    assert piped(LONG_CODE, **long).stderr == b""
+    assert on_a_terminal(LONG_CODE, COSTCALC_FUZZ="ci")[1] == b""

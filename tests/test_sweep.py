@@ -363,18 +363,6 @@ def test_the_limit_of_layer_results_is_inclusive(tmp_path, monkeypatch):
         costcalc.sweep(str(spec), [1], rhos=[1 + i / 10 for i in range(11)])
 
 
-def _sweep_in_a_subprocess(code, stderr):
-    import os
-    import pathlib
-    import subprocess
-
-    root = pathlib.Path(__file__).resolve().parent.parent
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    env.update(COLUMNS="80", PYTHONPATH=str(root))
-    return subprocess.run([sys.executable, "-c", code], cwd=root, env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=stderr, timeout=120)
-
-
 SWEEP_CODE = """
 import sys
 import costcalc.analysis.sweep as sweep
@@ -388,46 +376,21 @@ print("rich.progress" in sys.modules)
 """
 
 
-def _on_a_terminal(code):
-    """Run ``code`` with stderr a pty: (the completed process, what reached the pty)."""
-    import os
-    import pty
-
-    master, slave = pty.openpty()
-    try:
-        done = _sweep_in_a_subprocess(code, slave)
-    finally:
-        os.close(slave)
-    drawn = b""
-    try:
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:   # nothing more: the child's end is closed
-                break
-            if not chunk:
-                break
-            drawn += chunk
-    finally:
-        os.close(master)
-    return done, drawn
-
-
 def test_a_long_sweep_shows_progress_on_a_terminal_only():
     """stderr a terminal (a pty) and 6 points x 84 layers past PROGRESS_FROM (set to 1
     here): rich draws a bar on stderr, stdout is the CSV alone. Piped, or a sweep below
     PROGRESS_FROM on a terminal, gets no bar and rich.progress is never imported (start-up
     and short sweeps unchanged)."""
-    import subprocess
+    from terminal_support import on_a_terminal, piped
 
-    shown, drawn = _on_a_terminal(SWEEP_CODE.format(start=1))
+    shown, drawn = on_a_terminal(SWEEP_CODE.format(start=1))
     out = shown.stdout.decode().splitlines()
     assert out[0] == "alpha,rho,resolution,mult_adds,params" and len(out) == 1 + 6 + 1, drawn
     assert out[-1] == "True"
     assert b"sweep" in drawn and b"6/6" in drawn and b"points" in drawn, drawn
-    piped = _sweep_in_a_subprocess(SWEEP_CODE.format(start=1), subprocess.PIPE)
-    short, drawn = _on_a_terminal(SWEEP_CODE.format(start=10**9))
-    for quiet in (piped, short):
+    into_a_pipe = piped(SWEEP_CODE.format(start=1))
+    short, drawn = on_a_terminal(SWEEP_CODE.format(start=10**9))
+    for quiet in (into_a_pipe, short):
         lines = quiet.stdout.decode().splitlines()
         assert lines[:7] == out[:7] and lines[7:] == ["False"]
-    assert piped.stderr == b"" and drawn == b""
+    assert into_a_pipe.stderr == b"" and drawn == b""

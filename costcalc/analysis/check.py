@@ -14,6 +14,7 @@ from costcalc.core.errors import SpecError, SpecErrors
 from costcalc.core.limits import LIMITS
 from costcalc.lang.expectations import MEMORY_KEYS, expectations
 
+PROGRESS_FROM = 10     # spec files from which progress is reported (the shipped ones: ~3 s)
 WHOLE_SPEC = "the spec"   # the 'what' of a problem that keeps a whole spec from being checked
 
 
@@ -113,9 +114,11 @@ def spec_files(paths):
     return targets, rows
 
 
-def check_all(paths):
+def check_all(paths, progress=None):
     """Every spec of ``paths`` checked, each on its own: a spec that cannot be read or is
-    malformed gives error rows and the others are still checked. Returns the rows."""
+    malformed gives error rows and the others are still checked. Returns the rows. With
+    PROGRESS_FROM spec files or more, ``progress(done, total)`` (spec files), if given, is
+    called with 0 and after each one."""
     from costcalc.lang import shipped
 
     targets, results = spec_files(paths)
@@ -124,13 +127,18 @@ def check_all(paths):
             raise SpecError("no spec files (*.yaml, *.yml) to check", paths[0])
         raise SpecError(f"no spec files (*.yaml, *.yml) to check in {', '.join(paths)}",
                         "costcalc")
-    for target in targets:
+    report = progress if len(targets) >= PROGRESS_FROM else None
+    for done, target in enumerate(targets):
+        if report:
+            report(done, len(targets))
         try:
             spec = shipped.load(target)
         except SpecError as exc:
             results += error_rows(target, exc)
             continue
         results += run(spec, target)
+    if report:
+        report(len(targets), len(targets))
     return results
 
 

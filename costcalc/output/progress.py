@@ -35,7 +35,7 @@ class Bar:
             self.off = not drawable(self.stream) or not self._start(total)
             if self.off:
                 return
-        self.bar.update(self.task, completed=done, total=total)
+        self.bar.update(self.task, completed=done, total=total, refresh=True)
 
     def _start(self, total):
         try:
@@ -44,9 +44,12 @@ class Bar:
                 TimeRemainingColumn
         except ImportError:   # a broken install: the work is still done, without a bar
             return False
+        # redrawn at each call, by no thread of its own, and sys.stdout and sys.stderr left
+        # as they are: safe to fork under (the fuzzer's children), nothing else rerouted
         self.bar = Progress(TextColumn(self.what), BarColumn(), MofNCompleteColumn(),
                             TextColumn(self.unit), TimeRemainingColumn(),
-                            console=Console(file=self.stream), transient=True)
+                            console=Console(file=self.stream), transient=True,
+                            auto_refresh=False, redirect_stdout=False, redirect_stderr=False)
         self.task = self.bar.add_task(self.what, total=total)
         self.bar.start()
         return True
