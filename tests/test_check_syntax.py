@@ -131,3 +131,24 @@ def test_shares_are_exact_fractions(tmp_path):
     assert ok["passed"] and ok["computed"] == 0.9
     assert not off["passed"]
     assert edge["passed"] and not short["passed"]
+
+
+def test_expectations_are_parsed_once_with_the_spec(tmp_path, monkeypatch):
+    """Loading validates every expectation and keeps them (Spec.expectations); check.run
+    reads those and parses none again (it did: each rule checked once, issue 17)."""
+    from costcalc.lang import expectations as parser
+
+    path = tmp_path / "t.yaml"
+    path.write_text(SPEC + "  - {metric: mult_adds, printed: '21,600', source: formula}\n"
+                    "  - {metric: params, printed: '216', source: formula}\n")
+    spec = load_spec(str(path))
+    assert [(e.metric, e.pos.line) for e in spec.expectations] == [("mult_adds", 7),
+                                                                  ("params", 8)]
+
+    def parse_again(*args):
+        raise AssertionError("an expectation parsed again")
+
+    monkeypatch.setattr(parser.Expectation, "__init__", parse_again)
+    rows = check.run(spec, "t")
+    assert [(row["line"], row["computed"], row["passed"]) for row in rows] == [
+        (7, 3 * 3 * 3 * 8 * 10 * 10, True), (8, 3 * 3 * 3 * 8, True)]

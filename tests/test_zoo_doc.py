@@ -7,7 +7,6 @@ import pathlib
 
 from costcalc import analyze
 from costcalc.lang import shipped
-from costcalc.analysis.check import expectations
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "architectures.md"
@@ -18,7 +17,7 @@ NOT_CNN = {"maxvit_t", "swin_b", "swin_s", "swin_t", "swin_v2_b", "swin_v2_s", "
 
 
 def documented(spec, name, metric):
-    for exp in expectations(spec):
+    for exp in spec.expectations:
         if exp.variant == name and exp.metric == metric:
             return exp.printed.text
     return "-"

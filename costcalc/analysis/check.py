@@ -12,7 +12,7 @@ from fractions import Fraction
 from costcalc.analysis import pipeline
 from costcalc.core.errors import SpecError, SpecErrors
 from costcalc.core.limits import LIMITS
-from costcalc.lang.expectations import MEMORY_KEYS, expectations
+from costcalc.lang.expectations import MEMORY_KEYS
 
 PROGRESS_FROM = 10     # spec files from which progress is reported (the shipped ones: ~3 s)
 WHOLE_SPEC = "the spec"   # the 'what' of a problem that keeps a whole spec from being checked
@@ -22,7 +22,7 @@ def run(spec, label):
     """Check every expectation of ``spec``; return the result dicts (contract keys). An
     expectation that cannot be computed is an error row; the others are still checked."""
     reports, results = {}, []
-    found = expectations(spec)
+    found = spec.expectations   # validated with the spec
     if not found:  # a check of nothing is likely a mistake (docs/check.md)
         pos = spec.tree.key_pos.get("expect", spec.tree.at)
         return error_rows(label, pos.error(

@@ -115,7 +115,8 @@ class Spec:
     ``Spec(path, tree, variant=None)`` is the one way to make one (``load_spec``,
     ``spec_from_text`` and ``lang.shipped`` call it): every problem of ``tree`` that does
     not depend on values or shapes is raised here, together (SpecErrors); ``variant``
-    names a variant the spec declares, whose settings replace its defaults."""
+    names a variant the spec declares, whose settings replace its defaults. Its
+    ``expectations`` are the parsed ``expect`` entries (lang/expectations.py), for check."""
 
     def __init__(self, path, tree, variant=None):
         if not isinstance(tree, Map):
@@ -148,7 +149,7 @@ class Spec:
         if self.layers is not None:
             gather(errors, check_entries, self)
         if self.params is not None and self.variants is not None:
-            gather(errors, expectations, self)
+            self.expectations = gather(errors, expectations, self)   # parsed once, for check
         if errors:
             raise SpecErrors(errors)
         if variant is not None:
