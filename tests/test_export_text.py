@@ -143,3 +143,43 @@ def test_a_refused_export_writes_nothing(run_cli, tmp_path):
     assert result.err == (f"{spec}:4:5: error: conv1 (conv): torch_call method has no "
                           f"PyTorch form for a conv layer (it can be module)\n")
     assert isinstance(ExportError("x"), SpecError)
+
+
+def test_each_layer_type_holds_its_own_pytorch_code():
+    """export.py writes the file around the layers and names no layer type: a type's code
+    is its torch_forms (costcalc.layers), so a new type needs nothing in costcalc.interop."""
+    import ast
+
+    from costcalc.interop import export
+    from costcalc.layers import LayerCode, LayerType
+
+    source = pathlib.Path(export.__file__).read_text()
+    texts = {node.value for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    assert texts & {t.name for t in canonical_types()} == set()
+
+    class Doubling(LayerType):
+        name = "doubling"
+
+        def torch_forms(self, node, shapes):
+            return {"module": LayerCode(None, lambda args, m: f"2 * {args[0]}")}
+
+    class Node:
+        type, torch_call, name, pos = Doubling(), "module", "d", None
+
+    assert export.layer_code(Node(), [(8, 4, 4)]).call(["x"], None) == "2 * x"
+    Node.torch_call = "functional"
+    with pytest.raises(ExportError, match="torch_call functional has no PyTorch form for a "
+                                          r"doubling layer \(it can be module\)"):
+        export.layer_code(Node(), [(8, 4, 4)])
+
+
+def test_the_layer_registry_imports_no_torch():
+    """costcalc.layers writes PyTorch source as text; only costcalc.torch imports torch."""
+    import ast
+
+    for path in sorted((ROOT / "costcalc" / "layers").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] == "torch" for n in names), path

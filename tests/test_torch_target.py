@@ -31,8 +31,8 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from costcalc.lang import shipped  # noqa: E402
 from costcalc.core.errors import SpecError  # noqa: E402
 from costcalc.interop.export import (MODULE_ATTRS, build_graph, identifiers,  # noqa: E402
-                             same_pads, torch_source)
-from costcalc.layers import canonical_types  # noqa: E402
+                                     torch_source)
+from costcalc.layers import canonical_types, same_pads  # noqa: E402
 from costcalc.analysis.report import count_totals  # noqa: E402
 from costcalc.torch import build, from_graph  # noqa: E402
 from every_layer import EVERY_LAYER  # noqa: E402  (tests/ is on sys.path, as for conftest)

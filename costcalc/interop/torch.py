@@ -8,7 +8,8 @@
 submodule per layer that an nn.Module computes (the layer's torch_call, docs/torch.md),
 registered under the layer's name made an identifier ('separable1/dw' ->
 'separable1_dw'), and a forward that runs every layer in order. The code of each layer
-is the one ``costcalc export --torch`` writes (costcalc/interop/export.py), evaluated here.
+is its type's (``torch_forms``, costcalc.layers), the one ``costcalc export --torch`` writes
+(costcalc/interop/export.py), evaluated here.
 
 Only this module of costcalc imports torch.
 """

@@ -184,6 +184,62 @@ class LayerType:
         only the counts this type has (none for layers without mult-adds/params)."""
         return {}
 
+    torch_helpers = {}  # {name: source} of the helpers its PyTorch code calls
+
+    def torch_forms(self, node, shapes):
+        """{torch_call: LayerCode} of every form PyTorch has for ``node`` (of this type,
+        its inputs of ``shapes``): an nn.Module ('module', the default, is the plain code
+        for a layer that no nn.Module computes: x + y, torch.cat), a torch.nn.functional
+        call, a Tensor method, an nn.Linear on channels-last positions; {} for none. Text
+        only: costcalc.interop writes or evaluates it. NoTorchForm if the layer's
+        attributes rule its torch_call out."""
+        return {}
+
+
+# ---------------------------------------------------------------- PyTorch code, as text
+
+class NoTorchForm(ValueError):
+    """A layer PyTorch cannot compute as costcalc counts it (costcalc.interop.export
+    places it at the layer's line)."""
+
+
+class LayerCode:
+    """The PyTorch code of one node: ``init`` (the module expression, or None for a
+    layer no nn.Module computes) and ``call(args, module)``, the expression of its
+    output from the code of its inputs and of its module (``self.NAME``)."""
+
+    __slots__ = ("init", "call", "helpers")
+
+    def __init__(self, init, call, helpers=()):
+        self.init, self.call, self.helpers = init, call, tuple(helpers)
+
+
+def pair_text(pair):
+    """(3, 3) -> '3', (1, 2) -> '(1, 2)': an int pair as PyTorch's arguments take it."""
+    return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
+
+
+def f_pad(arg, rows, cols, value=None):
+    """F.pad of ``arg`` by ((top, bottom), (left, right)), with ``value`` if given."""
+    fill = "" if value is None else f", value={value}"
+    return f"F.pad({arg}, ({cols[0]}, {cols[1]}, {rows[0]}, {rows[1]}){fill})"
+
+
+def module_code(init, wrap="{}"):
+    """A layer computed by the nn.Module ``init``, called on ``wrap`` of its input."""
+    return LayerCode(init, lambda args, m: f"{m}({wrap.format(args[0])})")
+
+
+def expression_code(template, helpers=()):
+    """A layer without a module: ``template`` of its input ("{}")."""
+    return LayerCode(None, lambda args, m: template.format(args[0]), helpers)
+
+
+def channels_last_code(init):
+    """An nn.Module applied on the channels-last view: nn.LayerNorm, nn.Linear."""
+    return LayerCode(init, lambda args, m: f"{m}({args[0]}.permute(0, 2, 3, 1))"
+                                           f".permute(0, 3, 1, 2)")
+
 
 def _window_shape(a, shape, channels):
     c, h, w = shape
@@ -281,6 +337,9 @@ class Conv(LayerType):
         return {"mult_adds": _formula(" * ".join(weights[0] + f_sym), weights[1] + f_val),
                 "params": _formula(" * ".join(weights[0]), weights[1], bias)}
 
+    def torch_forms(self, node, shapes):
+        return {"module": _conv_code(node, shapes[0], node.attrs, node.attrs["groups"])}
+
 
 @register("pointwise", "conv1x1")
 class Pointwise(Conv):
@@ -308,11 +367,45 @@ class Pointwise(Conv):
     def explain(self, a, shapes, out):
         return super().explain(_as_conv(a), shapes, out)
 
+    def torch_forms(self, node, shapes):
+        a = node.attrs
+        if node.torch_call == "linear" and (a["stride"] != (1, 1) or a["groups"] != 1):
+            raise NoTorchForm("torch_call linear (an nn.Linear at each position) needs "
+                              "stride 1 and groups 1")
+        bias = "" if a["bias"] else ", bias=False"
+        return {"module": _conv_code(node, shapes[0], _as_conv(a), a["groups"]),
+                "linear": channels_last_code(f"nn.Linear({shapes[0][0]}, {node.shape[0]}{bias})")}
+
 
 def _as_conv(a):
     full = dict(a)
     full.update(k=(1, 1), padding="valid", dilation=(1, 1))
     return full
+
+
+def _conv_code(node, shape, a, groups):
+    """nn.Conv2d of a conv-like ``node`` (its attributes as a conv's, ``a``; ``groups``
+    groups) on an input of ``shape``: PyTorch's own padding when it is symmetric, else an
+    F.pad first."""
+    m, n = shape[0], node.shape[0]
+    k, dilation, stride = a["k"], a["dilation"], a["stride"]
+    rows, cols = _pads(a, shape, node.shape, stride, dilation)
+    symmetric = rows[0] == rows[1] and cols[0] == cols[1]
+    options = []
+    if stride != (1, 1):
+        options.append(f"stride={pair_text(stride)}")
+    if symmetric and (rows[0], cols[0]) != (0, 0):
+        options.append(f"padding={pair_text((rows[0], cols[0]))}")
+    if dilation != (1, 1):
+        options.append(f"dilation={pair_text(dilation)}")
+    if groups != 1:
+        options.append(f"groups={groups}")
+    if not a["bias"]:
+        options.append("bias=False")
+    init = f"nn.Conv2d({m}, {n}, {pair_text(k)}{''.join(', ' + o for o in options)})"
+    if symmetric:
+        return LayerCode(init, lambda args, mod: f"{mod}({args[0]})")
+    return LayerCode(init, lambda args, mod: f"{mod}({f_pad(args[0], rows, cols)})")
 
 
 @register("depthwise", "dwconv")
@@ -352,6 +445,9 @@ class Depthwise(LayerType):
         return {"mult_adds": _formula(" * ".join(k_sym + m_sym + f_sym), k_val + m_val + f_val),
                 "params": _formula(" * ".join(k_sym + m_sym), k_val + m_val, bias)}
 
+    def torch_forms(self, node, shapes):
+        return {"module": _conv_code(node, shapes[0], node.attrs, shapes[0][0])}
+
 
 @register("fc", "linear", "dense")
 class FullyConnected(LayerType):
@@ -381,6 +477,14 @@ class FullyConnected(LayerType):
         return {"mult_adds": _formula(f"{m_sym} * N", m_val + [a["out"]]),
                 "params": _formula(f"{m_sym} * N", m_val + [a["out"]], bias)}
 
+    def torch_forms(self, node, shapes):
+        c, h, w = shapes[0]
+        bias = "" if node.attrs["bias"] else ", bias=False"
+        n = node.attrs["out"]
+        code = LayerCode(f"nn.Linear({c * h * w}, {n}{bias})",
+                         lambda args, m: f"{m}(torch.flatten({args[0]}, 1)).view(-1, {n}, 1, 1)")
+        return {"module": code, "linear": code}
+
 
 @register("batchnorm", "bn")
 class BatchNorm(LayerType):
@@ -394,19 +498,43 @@ class BatchNorm(LayerType):
         c, h, w = out
         return Cost(bn_params=2 * c, other_ops=c * h * w)
 
+    def torch_forms(self, node, shapes):
+        return {"module": module_code(f"nn.BatchNorm2d({node.shape[0]})")}
+
 
 class Elementwise(LayerType):
-    """An element-wise function: other_ops = C * H * W, no parameters."""
+    """An element-wise function: other_ops = C * H * W, no parameters.
+
+    ``torch_calls``: its nn.Module, torch.nn.functional call and Tensor method (None:
+    there is none), "{}" standing for the input."""
+
+    torch_calls = (None, None, None)
 
     def cost(self, a, shapes, out):
         return Cost(other_ops=out[0] * out[1] * out[2])
 
+    def torch_forms(self, node, shapes):
+        module, functional, method = self.torch_calls
+        forms = {"module": module_code(module), "functional": expression_code(functional)}
+        if method:
+            forms["method"] = expression_code(method)
+        return forms
 
-for _name, *_aliases in (("relu",), ("relu6",), ("leaky_relu",), ("sigmoid",), ("tanh",),
-                         ("hswish", "hardswish"), ("swish", "silu"), ("softmax",),
-                         ("hardsigmoid", "hsigmoid"), ("gelu",)):
-    register(_name, *_aliases)(type(_name.title().replace("_", ""), (Elementwise,), {
-        "__doc__": f"{_name}: element-wise, other_ops = C * H * W, no parameters."}))
+
+for _names, _torch in (
+        (("relu",), ("nn.ReLU()", "F.relu({})", "{}.relu()")),
+        (("relu6",), ("nn.ReLU6()", "F.relu6({})", None)),
+        (("leaky_relu",), ("nn.LeakyReLU()", "F.leaky_relu({})", None)),  # slope 0.01: PyTorch's default
+        (("sigmoid",), ("nn.Sigmoid()", "F.sigmoid({})", "{}.sigmoid()")),
+        (("tanh",), ("nn.Tanh()", "F.tanh({})", "{}.tanh()")),
+        (("hswish", "hardswish"), ("nn.Hardswish()", "F.hardswish({})", None)),
+        (("swish", "silu"), ("nn.SiLU()", "F.silu({})", None)),
+        (("softmax",), ("nn.Softmax(dim=1)", "F.softmax({}, dim=1)", "{}.softmax(1)")),
+        (("hardsigmoid", "hsigmoid"), ("nn.Hardsigmoid()", "F.hardsigmoid({})", None)),
+        (("gelu",), ("nn.GELU()", "F.gelu({})", None))):
+    register(*_names)(type(_names[0].title().replace("_", ""), (Elementwise,), {
+        "__doc__": f"{_names[0]}: element-wise, other_ops = C * H * W, no parameters.",
+        "torch_calls": _torch}))
 
 
 class Pool(LayerType):
@@ -436,6 +564,64 @@ class Pool(LayerType):
     def describe(self, a):
         return _kernel_text(_with_stride(a))
 
+    torch_name = ""          # MaxPool2d, AvgPool2d
+    pad_fill = None          # the value of an F.pad before it (None: zeros)
+    tf_average = False       # 'same' padding left out of each average, as TensorFlow does
+
+    def torch_forms(self, node, shapes):
+        """nn.MaxPool2d / nn.AvgPool2d (module) or F.max_pool2d / F.avg_pool2d
+        (functional), with PyTorch's own padding when it can hold the layer's, else after
+        an F.pad (-inf for max pooling). An uneven 'same' average leaves the padding out
+        as TensorFlow does: the average over the zero-padded window times kh * kw / (real
+        pixels of the window), those counts written out."""
+        a, shape = node.attrs, shapes[0]
+        k, ceil_mode = a["k"], a["ceil_mode"]
+        stride, rows, cols, own = pool_pads(node, shape)
+        kernel, step = pair_text(k), pair_text(stride)
+        head = f"{kernel}, {step}" if stride != k else kernel
+        options = ", ceil_mode=True" if ceil_mode else ""
+        wrap, scale = "{}", None
+        tf_average = a["padding"] == "same" and self.tf_average
+        if own:
+            pad = (rows[0], cols[0])
+            if pad != (0, 0):
+                options = f", padding={pair_text(pad)}{options}"
+                if tf_average:
+                    options += ", count_include_pad=False"    # TensorFlow leaves it out
+        else:
+            # an uneven 'same' padding (an explicit one is even): pad first, then pool
+            # without padding
+            wrap = f_pad("{}", rows, cols, self.pad_fill)
+            if tf_average:
+                down = _runs(_tf_counts(shape[1], node.shape[1], k[0], stride[0], rows[0]))
+                across = _runs(_tf_counts(shape[2], node.shape[2], k[1], stride[1], cols[0]))
+                scale = (f" * {k[0] * k[1]} / ({{0}}.new_tensor({down})[:, None] "
+                         f"* {{0}}.new_tensor({across}))")
+        module = f"nn.{self.torch_name}({head}{options})"
+        functional = f"F.{self.torch_name[:3].lower()}_pool2d({wrap}, {head}{options})"
+        if scale is None:
+            return {"module": module_code(module, wrap),
+                    "functional": expression_code(functional)}
+        return {"module": LayerCode(module, lambda args, m: (
+                    f"{m}({wrap.format(args[0])})" + scale.format(args[0]))),
+                "functional": expression_code(functional.replace("{}", "{0}") + scale)}
+
+
+def _tf_counts(size, out, k, stride, before):
+    """Real pixels in each window along one side ('same' padding of ``before`` first)."""
+    return [min(i * stride - before + k, size) - max(i * stride - before, 0) for i in range(out)]
+
+
+def _runs(values):
+    """A list as Python text by runs: [3, 3, 3, 2] -> '[3] * 3 + [2]'."""
+    runs = []
+    for value in values:
+        if runs and runs[-1][0] == value:
+            runs[-1][1] += 1
+        else:
+            runs.append([value, 1])
+    return " + ".join(f"[{v}] * {n}" if n > 1 else f"[{v}]" for v, n in runs)
+
 
 def _with_stride(a):
     """A pool's attributes with the stride filled in: by default the kernel."""
@@ -445,11 +631,13 @@ def _with_stride(a):
 @register("maxpool")
 class MaxPool(Pool):
     __doc__ = "Max pooling. " + Pool.__doc__
+    torch_name, pad_fill = "MaxPool2d", "float('-inf')"
 
 
 @register("avgpool")
 class AvgPool(Pool):
     __doc__ = "Average pooling. " + Pool.__doc__
+    torch_name, tf_average = "AvgPool2d", True
 
 
 @register("global_avgpool", "globalpool")
@@ -462,6 +650,11 @@ class GlobalAvgPool(LayerType):
     def cost(self, a, shapes, out):
         c, h, w = shapes[0]
         return Cost(other_ops=c * h * w)
+
+    def torch_forms(self, node, shapes):
+        return {"module": module_code("nn.AdaptiveAvgPool2d(1)"),
+                "functional": expression_code("F.adaptive_avg_pool2d({}, 1)"),
+                "method": expression_code("{}.mean((2, 3), keepdim=True)")}
 
 
 @register("add")
@@ -483,6 +676,9 @@ class Add(LayerType):
     def cost(self, a, shapes, out):
         return Cost(other_ops=(len(shapes) - 1) * out[0] * out[1] * out[2])
 
+    def torch_forms(self, node, shapes):
+        return {"module": LayerCode(None, lambda args, m: " + ".join(args))}
+
 
 @register("concat")
 class Concat(LayerType):
@@ -496,6 +692,9 @@ class Concat(LayerType):
                 raise ShapeError(f"concat needs inputs of equal height and width, got "
                                  f"{fmt_shape(shapes[0])} and {fmt_shape(other)}")
         return (sum(s[0] for s in shapes), shapes[0][1], shapes[0][2])
+
+    def torch_forms(self, node, shapes):
+        return {"module": LayerCode(None, lambda args, m: f"torch.cat([{', '.join(args)}], 1)")}
 
 
 @register("shuffle", "channel_shuffle")
@@ -514,6 +713,17 @@ class ChannelShuffle(LayerType):
     def describe(self, a):
         return f"g{a['groups']}"
 
+    torch_helpers = {"channel_shuffle": '''\
+def channel_shuffle(x, groups):
+    """ShuffleNet's channel shuffle: C = groups * (C / groups) channels, transposed."""
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+'''}
+
+    def torch_forms(self, node, shapes):
+        return {"module": expression_code(f"channel_shuffle({{}}, {node.attrs['groups']})",
+                                          ["channel_shuffle"])}
+
 
 @register("flatten")
 class Flatten(LayerType):
@@ -525,6 +735,9 @@ class Flatten(LayerType):
         c, h, w = shapes[0]
         return (c * h * w, 1, 1)
 
+    def torch_forms(self, node, shapes):
+        return {"module": expression_code("torch.flatten({}, 1)[:, :, None, None]")}
+
 
 @register("dropout")
 class Dropout(LayerType):
@@ -533,6 +746,11 @@ class Dropout(LayerType):
     view = True
 
     attrs = {"rate": ("fraction", 0.5)}
+
+    def torch_forms(self, node, shapes):
+        rate = node.attrs["rate"]
+        return {"module": module_code(f"nn.Dropout({rate})"),
+                "functional": expression_code(f"F.dropout({{}}, {rate}, self.training)")}
 
 
 # ------------------------------------------------- modern networks (issue 8)
@@ -561,6 +779,9 @@ class Multiply(LayerType):
     def cost(self, a, shapes, out):
         return Cost(other_ops=(len(shapes) - 1) * out[0] * out[1] * out[2])
 
+    def torch_forms(self, node, shapes):
+        return {"module": LayerCode(None, lambda args, m: " * ".join(args))}
+
 
 @register("split")
 class Split(LayerType):
@@ -588,6 +809,10 @@ class Split(LayerType):
     def describe(self, a):
         return f"{a['part']} of {a['parts']}"
 
+    def torch_forms(self, node, shapes):
+        a = node.attrs
+        return {"module": expression_code(f"{{}}.chunk({a['parts']}, 1)[{a['part']}]")}
+
 
 @register("slice")
 class Slice(LayerType):
@@ -610,6 +835,10 @@ class Slice(LayerType):
 
     def describe(self, a):
         return f"[{a['start']}:{a['stop']}]"
+
+    def torch_forms(self, node, shapes):
+        a = node.attrs
+        return {"module": expression_code(f"{{}}[:, {a['start'] or ''}:{a['stop']}]")}
 
 
 def adaptive_windows(size, out):
@@ -641,15 +870,25 @@ class AdaptivePool(LayerType):
     def describe(self, a):
         return "to {}x{}".format(*a["size"])
 
+    torch_word = ""     # Avg, Max: nn.Adaptive{word}Pool2d, F.adaptive_{word}_pool2d
+
+    def torch_forms(self, node, shapes):
+        size = pair_text(node.attrs["size"])
+        return {"module": module_code(f"nn.Adaptive{self.torch_word}Pool2d({size})"),
+                "functional": expression_code(
+                    f"F.adaptive_{self.torch_word.lower()}_pool2d({{}}, {size})")}
+
 
 @register("adaptive_avgpool")
 class AdaptiveAvgPool(AdaptivePool):
     __doc__ = "Adaptive average " + AdaptivePool.__doc__
+    torch_word = "Avg"
 
 
 @register("adaptive_maxpool")
 class AdaptiveMaxPool(AdaptivePool):
     __doc__ = "Adaptive max " + AdaptivePool.__doc__
+    torch_word = "Max"
 
 
 @register("layernorm", "layer_norm")
@@ -667,6 +906,22 @@ class LayerNorm(LayerType):
         c, h, w = out
         return Cost(bn_params=2 * c, other_ops=5 * c * h * w)
 
+    torch_helpers = {"LayerNorm2d": '''\
+class LayerNorm2d(nn.LayerNorm):
+    """nn.LayerNorm over the channels of an N x C x H x W tensor (ConvNeXt's)."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+'''}
+
+    def torch_forms(self, node, shapes):
+        """nn.LayerNorm on channels-last (module); LayerNorm2d calls F.layer_norm
+        (functional)."""
+        c = node.shape[0]
+        return {"module": channels_last_code(f"nn.LayerNorm({c}, eps=1e-6)"),
+                "functional": LayerCode(f"LayerNorm2d({c}, eps=1e-6)",
+                                        lambda args, m: f"{m}({args[0]})", ["LayerNorm2d"])}
+
 
 @register("layer_scale")
 class LayerScale(LayerType):
@@ -679,6 +934,22 @@ class LayerScale(LayerType):
         c, h, w = out
         return Cost(bn_params=c, other_ops=c * h * w)
 
+    torch_helpers = {"LayerScale": '''\
+class LayerScale(nn.Module):
+    """A learned per-channel scale gamma of shape C x 1 x 1 (ConvNeXt's layer scale)."""
+
+    def __init__(self, channels, init=1e-6):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels, 1, 1), init))
+
+    def forward(self, x):
+        return x * self.gamma
+'''}
+
+    def torch_forms(self, node, shapes):
+        return {"module": LayerCode(f"LayerScale({node.shape[0]})",
+                                    lambda args, m: f"{m}({args[0]})", ["LayerScale"])}
+
 
 @register("identity", "stochastic_depth")
 class Identity(LayerType):
@@ -688,6 +959,9 @@ class Identity(LayerType):
     view = True
 
     attrs = {"rate": ("fraction", 0)}
+
+    def torch_forms(self, node, shapes):
+        return {"module": expression_code("{}")}
 
 
 # ---------------------------------------------------------------- padding as PyTorch applies it
@@ -701,13 +975,19 @@ def same_pads(size, out, k, stride, dilation=1):
 def window_pads(node, shape, stride, dilation=(1, 1)):
     """((top, bottom), (left, right)) of a window layer; 'valid' is no padding, explicit
     padding is the same on both sides."""
-    pad = node.attrs["padding"]
-    kh, kw = node.attrs["k"]
+    return _pads(node.attrs, shape, node.shape, stride, dilation)
+
+
+def _pads(a, shape, out, stride, dilation):
+    """window_pads of a layer of attributes ``a`` (its k and padding), input ``shape`` and
+    output ``out``."""
+    pad = a["padding"]
+    kh, kw = a["k"]
     if pad == "valid":
         return (0, 0), (0, 0)
     if pad == "same":
-        return (same_pads(shape[1], node.shape[1], kh, stride[0], dilation[0]),
-                same_pads(shape[2], node.shape[2], kw, stride[1], dilation[1]))
+        return (same_pads(shape[1], out[1], kh, stride[0], dilation[0]),
+                same_pads(shape[2], out[2], kw, stride[1], dilation[1]))
     return (pad[0], pad[0]), (pad[1], pad[1])
 
 
