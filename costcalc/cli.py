@@ -123,43 +123,21 @@ def complete_hardware(ctx, param, incomplete):
     return _completions(memory._profiles(memory._HARDWARE), incomplete, files=True)
 
 
-# The formats each option does something in (docs/commands.md, "Options that do not apply"),
-# by the option's parameter name (compare's --by is "sections"). Given with another format it
-# is refused (exit 2), unless that format always shows what it asks for (ALWAYS_SHOWN): then
-# a one-line note on stderr. --color is for tables; no other format has escape codes.
-TEXT = ("table", "markdown")
-APPLIES_TO = {
-    "flops": TEXT + ("json", "csv"), "explain": TEXT + ("json", "csv"),
-    "all_layers": TEXT, "by": TEXT, "depth": TEXT, "compact": ("json",),
-    "activation_bits": TEXT + ("json", "csv"), "weight_bits": TEXT + ("json",),   # csv: the
-    "density": TEXT + ("json",), "index_bits": TEXT + ("json",),    # per-layer fields only
-    "hardware": TEXT + ("json", "csv"),
-    "sections": TEXT + ("csv",), "layout": TEXT, "color": ("table",),
-}
-ALWAYS_SHOWN = {
-    ("all_layers", "json"): "json lists every layer", ("all_layers", "csv"): "csv lists every layer",
-    ("all_layers", "dot"): "dot draws every layer",
-    ("all_layers", "mermaid"): "mermaid draws every layer",
-    ("by", "json"): "json holds every breakdown (by_type, by_resolution, by_stage)",
-    ("sections", "json"): "json holds each report whole, with every breakdown",
-    ("layout", "csv"): "csv has one row per point", ("layout", "json"): "json has one item per point",
-}
-
-
 def refuse_idle_options(fmt):
-    """Each option given on the command line that does nothing in ``fmt``: a usage error
-    naming the formats it is for, or a note where ``fmt`` always shows what it asks for."""
+    """Each option given on the command line that does nothing in ``fmt`` (output/formats.py):
+    a usage error naming the formats it is for, or a note where ``fmt`` always shows what it
+    asks for."""
     from click.core import ParameterSource
+
+    from costcalc.output.formats import idle
 
     ctx = click.get_current_context()
     for param in ctx.command.params:
-        formats = APPLIES_TO.get(param.name)
-        if not formats or fmt in formats or ctx.get_parameter_source(param.name) in (
+        why = idle(param.name, fmt)
+        if why is None or ctx.get_parameter_source(param.name) in (
                 None, ParameterSource.DEFAULT):
             continue
-        option = param.opts[0]
-        shown = ALWAYS_SHOWN.get((param.name, fmt)) or (
-            f"{fmt} never has escape codes" if param.name == "color" else None)
+        option, (shown, formats) = param.opts[0], why
         if shown:
             click.echo(f"costcalc: note: {option} does nothing with --format {fmt}: {shown}",
                        err=True)
@@ -303,12 +281,13 @@ def report(spec, alpha, rho, resolution, sets, fmt, flops, all_layers, explain, 
            by, depth, compact, convention, activation_bits, weight_bits, density, index_bits,
            hardware):
     """The per-layer report and totals of one architecture."""
+    from costcalc.output.formats import STREAMED
     from costcalc.output.render import RENDERERS
 
     memory = {"activation_bits": activation_bits, "weight_bits": weight_bits,
               "density": density, "index_bits": index_bits, "hardware": hardware}
     data = analyse(spec, alpha, rho, resolution, sets, flops, standard_conv, explain,
-                   convention, memory, lazy_rows=fmt in ("json", "csv"))
+                   convention, memory, lazy_rows=fmt in STREAMED)
     refuse_idle_options(fmt)   # after the spec's and the values' own errors
     options = {"all_layers": all_layers, "by": by or ("type",), "depth": depth,
                "compact": compact}
@@ -436,15 +415,14 @@ def sweep_command(spec, alphas, rhos, resolutions, sets, fmt, layout, plot_path,
 def parse_list(values, option, integer=False):
     """('1,0.75', '0.5') -> [1.0, 0.75, 0.5]: a sweep's option text as numbers; anything
     else is a bad value of ``option``."""
+    from costcalc.core.model import setting_from_text
+
     numbers = []
     for value in values:
         for item in value.split(","):
             item = item.strip()
-            try:
-                number = int(item) if integer else float(item)
-            except ValueError:
-                number = None
-            if number is None or not number > 0 or number == float("inf"):
+            number = setting_from_text(item, integer)
+            if number is None:
                 kind = "a positive whole number" if integer else "a positive number"
                 raise click.BadParameter(f"{item!r} is not {kind} (expected a comma-separated "
                                          f"list such as {'224,192,160' if integer else '1,0.5'})",

@@ -78,3 +78,54 @@ def test_the_library_sweep_takes_numbers():
     assert grid["repeated"] == {"alpha": [0.5]} and grid["axis"] == "resolution"
     with pytest.raises(SpecError, match="give rhos or resolutions, not both"):
         sweep.run("mobilenet", [1.0], [0.5], [160])
+
+
+@pytest.mark.parametrize("text, integer, number", [
+    ("0.5", False, 0.5), ("1e-3", False, 0.001), (" 2 ", False, 2.0), ("224", True, 224),
+    ("0", False, None), ("-1", False, None), ("inf", False, None), ("nan", False, None),
+    ("x", False, None), ("", False, None), ("160.5", True, None), ("0", True, None),
+    ("-3", True, None),
+])
+def test_a_setting_read_from_text_one_way(text, integer, number, run_cli):
+    """compare's SPEC@alpha=... and sweep's --alpha/--resolution lists read their text by
+    one rule (core.model.setting_from_text): a positive finite number, a positive whole
+    number of pixels; each words its refusal as before."""
+    from costcalc.core.model import setting_from_text
+
+    assert setting_from_text(text, integer) == number
+    name = "resolution" if integer else "alpha"
+    compared = run_cli("compare", f"mobilenet@{name}={text}", "--format", "csv")
+    swept = run_cli("sweep", "mobilenet", f"--{name}", text, "--format", "csv")
+    if number is None:
+        assert compared.code == swept.code == 2
+        assert f"{name} must be a positive " in compared.err or "nothing" in compared.err \
+            or "expected NAME=VALUE" in compared.err
+        assert "is not a positive" in swept.err
+    else:
+        assert compared.code == swept.code == 0, (compared.err, swept.err)
+
+
+def test_lazy_rows_are_asked_for_the_streamed_formats_only(run_cli, monkeypatch):
+    """Who reads the output is declared once (output/formats.py): the report command asks
+    the pipeline for lazy rows exactly for the writers that read each row once (json, csv),
+    and the pipeline gives a list wherever an annotation writes into the rows."""
+    from costcalc.analysis.report import LayerRows
+    from costcalc.output.formats import STREAMED
+    from costcalc.output.render import RENDERERS
+
+    asked = {}
+    real = pipeline.run
+
+    def recording(spec, options, label):
+        graph, report = real(spec, options, label)
+        asked[fmt] = (options.lazy_rows, isinstance(report["layers"], LayerRows))
+        return graph, report
+
+    monkeypatch.setattr(pipeline, "run", recording)
+    for fmt in RENDERERS:
+        assert run_cli("mobilenet", "--format", fmt).code == 0
+    assert asked == {fmt: (fmt in STREAMED,) * 2 for fmt in RENDERERS}
+    assert set(STREAMED) == {"json", "csv"}
+    fmt = "json"
+    assert run_cli("mobilenet", "--format", fmt, "--activation-bits", "8").code == 0
+    assert asked[fmt] == (True, False)

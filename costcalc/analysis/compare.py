@@ -12,6 +12,7 @@ import os
 
 from costcalc.analysis import pipeline
 from costcalc.core.errors import bad_value
+from costcalc.core.model import setting_from_text
 
 
 def _bad(message):
@@ -65,21 +66,15 @@ def parse_column(text):
 
 
 def _positive(text, name, value):
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
-    if not number > 0 or number == float("inf"):
+    number = setting_from_text(value)
+    if number is None:
         raise _bad(f"{text!r}: {name} must be a positive number, not {value!r}")
     return number
 
 
 def _side(text, value):
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
+    number = setting_from_text(value, integer=True)
+    if number is None:
         raise _bad(f"{text!r}: resolution must be a positive whole number of pixels, "
                    f"not {value!r}")
     return number

@@ -37,6 +37,17 @@ def setting_range(integer=False):
     return f"a finite number in (0, {quoted('multiplier')}]"
 
 
+def setting_from_text(text, integer=False):
+    """The number that an alpha or rho (with ``integer``, a resolution) written as text
+    gives: a positive finite number (a positive whole number), else None, for the caller to
+    word. Its upper bound is check_settings', where the graph is built."""
+    try:
+        number = int(text) if integer else float(text)
+    except ValueError:
+        return None
+    return number if 0 < number < float("inf") else None
+
+
 def check_settings(alpha, rho, resolution):
     """alpha and rho finite and positive, the resolution a positive integer; else a
     SpecError (a ValueError) with the message the command line prints."""
