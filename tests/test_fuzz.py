@@ -31,15 +31,15 @@ SHIPPED_NAMES = sorted(name[:-5] for name in SHIPPED)
 # removes this mark (here and on test_regression_case) when they have.
 
 
+CAPTURE = []   # pytest's capture manager, in the long mode (see Campaign.__init__)
+
+
 @pytest.fixture(autouse=True)
-def _terminal(request):
-    """In the long mode, pytest's capture is off for each test, so that the campaign's bar
-    reaches stderr when that is a terminal (the cases write into files, never to it)."""
-    if not fz.LONG:
-        yield
-        return
-    with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
-        yield
+def _capture_manager(request):
+    if fz.LONG:
+        CAPTURE[:] = [request.config.pluginmanager.getplugin("capturemanager")]
+    yield
+    CAPTURE.clear()
 
 
 class Campaign:
@@ -52,8 +52,14 @@ class Campaign:
         self.name, self.failures, self.counts, self.cases, self.slow = name, {}, {}, 0, 0
         self.mermaid = []   # (argv, files) of the successful mermaid runs, parsed at the end
         self.collect = fz.COLLECT or (str(fz.ROOT / ".fuzz" / "failures") if fz.LONG else "")
-        # the long mode's progress, on stderr when it is a terminal (see _terminal)
-        self.bar = Bar(f"fuzz: {name}", "cases") if fz.LONG else None
+        # the long mode's progress, on stderr when it is a terminal: pytest's capture is
+        # off while the campaign runs (its cases write into files, never to stderr)
+        self.bar = self.uncaptured = None
+        if fz.LONG:
+            if CAPTURE:
+                self.uncaptured = CAPTURE[0].global_and_fixture_disabled()
+                self.uncaptured.__enter__()
+            self.bar = Bar(f"fuzz: {name}", "cases")
 
     def run(self, argv, files=None):
         if self.MAX_SLOW is not None and self.slow >= self.MAX_SLOW:
@@ -98,6 +104,8 @@ class Campaign:
     def finish(self):
         if self.bar:
             self.bar.__exit__()
+        if self.uncaptured:
+            self.uncaptured.__exit__(None, None, None)
         self.parse_mermaid()
         print(f"{self.name}: {self.cases} cases, seed {fz.SEED}, "
               f"{len(self.failures)} failure classes")
