@@ -52,9 +52,8 @@ def test_options_are_checked_once_when_made_and_frozen():
         options.replace(convention="nope")
 
 
-def test_only_the_command_line_imports_click():
-    """The library raises no click exceptions and echoes nothing: click is cli.py's alone
-    (compare and sweep raised click.BadParameter and called click.echo)."""
+def _importers(top):
+    """The modules of costcalc (paths in the package) that import ``top`` anywhere."""
     import ast
     import pathlib
 
@@ -64,9 +63,21 @@ def test_only_the_command_line_imports_click():
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            if any(name.split(".")[0] == "click" for name in names):
+            if any(name.split(".")[0] == top for name in names):
                 users.add(path.relative_to(package).as_posix())
-    assert users == {"cli.py"}
+    return users
+
+
+def test_only_the_command_line_imports_click():
+    """The library raises no click exceptions and echoes nothing: click is cli.py's alone
+    (compare and sweep raised click.BadParameter and called click.echo)."""
+    assert _importers("click") == {"cli.py"}
+
+
+def test_no_analysis_draws():
+    """rich is the writers' (a table's colours, the progress bar), never the analysis'
+    (sweep drew its own bar)."""
+    assert _importers("rich") and all(p.startswith("output/") for p in _importers("rich"))
 
 
 def test_the_library_sweep_takes_numbers():
