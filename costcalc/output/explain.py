@@ -57,11 +57,12 @@ def render(report, fmt, out, **options):
     """The report in ``fmt`` with the explanations (see the module docstring); json and
     csv carry them in the report's rows (render.render_csv adds the formula columns). In
     a table, each line is wrapped at the terminal's width, numbers kept whole."""
+    from costcalc.output.formats import TEXT
     from costcalc.output.render import RENDERERS, md_code, md_text
     from costcalc.output.textable import width, wrap
 
     RENDERERS[fmt](report, out, **options)
-    if fmt not in ("table", "markdown"):
+    if fmt not in TEXT:   # the formats --explain's sections are written for
         return
     for title, lines in explain_sections(report):
         if fmt == "markdown":
