@@ -208,15 +208,17 @@ def color_option(func):
 
 def memory_options(func):
     """Activation memory, model size and the roofline estimate (docs/memory.md)."""
+    from costcalc.core.limits import LIMITS
+
     options = [
         click.option("--activation-bits", type=click.Choice(("32", "16", "8")), default=None,
                      help="Activation memory at this precision: per layer, the peak of "
                           "running in order, and the largest tensor per resolution."),
-        click.option("--weight-bits", type=click.IntRange(1, 64), default=None,
+        click.option("--weight-bits", type=click.IntRange(1, LIMITS["bits"]), default=None,
                      help="Model size with weights of this many bits."),
         click.option("--density", type=float, default=None,
                      help="Model size keeping this fraction of the weights (0 < d <= 1)."),
-        click.option("--index-bits", type=click.IntRange(0, 64), default=None,
+        click.option("--index-bits", type=click.IntRange(0, LIMITS["bits"]), default=None,
                      help="Model size: bits to store each kept weight's position."),
         click.option("--hardware", default=None, metavar="NAME|FILE.yaml",
                      shell_complete=complete_hardware,

@@ -34,6 +34,7 @@ ROWS = {
     "a count of one layer": ["number"],
     "`--alpha`, `--rho`": ["multiplier"],
     "`--resolution`": ["multiplier"],
+    "`--weight-bits`, `--index-bits`": ["bits"],
     "a printed value in `expect`": ["printed"],
     "problems reported per file by `costcalc check`": ["errors_per_file"],
     "the points of a `sweep`": ["points"],

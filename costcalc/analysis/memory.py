@@ -17,7 +17,7 @@ import math
 import os
 
 from costcalc.core.errors import SpecError, SpecErrors, did_you_mean, gather, show, unknown_keys
-from costcalc.core.limits import FORMS, LIMITS, written
+from costcalc.core.limits import FORMS, LIMITS, quoted, written
 from costcalc.core.model import IMAGE
 from costcalc.core.yamlload import Map, load_file
 
@@ -276,8 +276,8 @@ def annotate(report, graph, activation_bits=None, weight_bits=None, density=None
 
 def _check_model_options(weight_bits, density, index_bits):
     if isinstance(weight_bits, bool) or not isinstance(weight_bits, int) \
-            or not 1 <= weight_bits <= 64:
-        raise SpecError(f"--weight-bits must be a whole number from 1 to 64, not "
+            or not 1 <= weight_bits <= LIMITS["bits"]:
+        raise SpecError(f"--weight-bits must be a whole number from 1 to {quoted('bits')}, not "
                         f"{show(weight_bits)}", "costcalc")
     if isinstance(density, bool) or not isinstance(density, (int, float)) \
             or not 0 < density <= 1:
@@ -285,9 +285,9 @@ def _check_model_options(weight_bits, density, index_bits):
                         "costcalc")
     if index_bits is not None:
         if isinstance(index_bits, bool) or not isinstance(index_bits, int) \
-                or not 0 <= index_bits <= 64:
-            raise SpecError(f"--index-bits must be a whole number from 0 to 64, not "
-                            f"{show(index_bits)}", "costcalc")
+                or not 0 <= index_bits <= LIMITS["bits"]:
+            raise SpecError(f"--index-bits must be a whole number from 0 to {quoted('bits')}, "
+                            f"not {show(index_bits)}", "costcalc")
         if density == 1:
             raise SpecError("--index-bits is the cost of storing which weights a sparse "
                             "model keeps: it needs a --density below 1", "costcalc")

@@ -35,6 +35,8 @@ DECLARED = (
      "included"),
     ("multiplier", 10**6, "power", "--alpha, --rho, --resolution and a spec's width "
      "multiplier"),
+    ("bits", 64, "commas", "the bits of a weight (--weight-bits, from 1) and of a sparse "
+     "weight's index (--index-bits, from 0)"),
     ("printed", 10**30, "power", "a printed value of an expectation (expect)"),
     ("errors_per_file", 10, "commas", "the problems costcalc check reports of one spec file "
      "(then one line counts the rest)"),
