@@ -1,7 +1,9 @@
 """The one pipeline: a spec and its options, loaded, built, counted and annotated.
 
 Every command and the library go through ``run`` (a loaded spec and its ``Options`` to the
-graph and the annotated report), so that a new annotation is wired here once.
+graph and the annotated report: the report, analyze, check, compare), so that a new
+annotation is wired here once; the sweep and export, which need the graph only, through
+``graph``.
 """
 import gc
 
