@@ -455,8 +455,8 @@ def export_command(spec, alpha, rho, resolution, sets, torch_path):
 
     graph = write_torch(spec, torch_path, alpha, rho, resolution, parse_sets(sets), sys.stdout)
     if torch_path != "-":
-        c, h, w = graph.input_shape
-        click.echo(f"wrote {torch_path}: {len(graph.nodes)} layers, input {c}x{h}x{w}")
+        click.echo(f"wrote {torch_path}: {len(graph.nodes)} layers, input "
+                   f"{graph.input_shape.text}")
 
 
 @cli.command(name="list")

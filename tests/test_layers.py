@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from costcalc.build.graph import Settings, build
 from costcalc.layers import TYPES, conv_side
 from costcalc.lang.spec import spec_from_text
+from costcalc.core.shape import CHW
 
 
 def one_layer(layer_yaml, input_shape=(32, 56, 56), extra=""):
@@ -116,7 +117,7 @@ def test_pool_stride_defaults_to_the_kernel_without_changing_the_attributes():
     pool = TYPES["maxpool"]
     attrs = {"k": (3, 3), "stride": None, "padding": "valid", "ceil_mode": False}
     assert pool.describe(attrs) == "3x3/3"           # before any shape was asked for
-    assert pool.shape(attrs, [(8, 9, 9)]) == (8, 3, 3)
+    assert pool.shape(attrs, [CHW((8, 9, 9))]) == (8, 3, 3)
     assert attrs["stride"] is None                    # shared by repeated layers: untouched
 
 

@@ -46,8 +46,8 @@ def pair_record(graph, pair):
     nodes = graph.nodes
     dw, pw = nodes[pair.depthwise], nodes[pair.pointwise]
     std = standard_node(graph, pair)
-    m = graph.shape_of(dw.inputs[0])[0]
-    n = pw.shape[0]
+    m = graph.shape_of(dw.inputs[0]).channels
+    n = pw.shape.channels
     kh, kw = dw.attrs["k"]
     separable = {"mult_adds": dw.cost.mult_adds + pw.cost.mult_adds,
                  "params": dw.cost.params + pw.cost.params}
@@ -65,7 +65,7 @@ def pair_record(graph, pair):
         "kernel": dw.type.describe(dw.attrs),
         "M": m,
         "N": n,
-        "multiplier": dw.shape[0] // m,
+        "multiplier": dw.shape.channels // m,
         "output": list(pw.shape),
         "separable": separable,
         "standard": standard,

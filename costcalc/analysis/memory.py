@@ -18,7 +18,6 @@ import os
 
 from costcalc.core.errors import SpecError, SpecErrors, did_you_mean, gather, show, unknown_keys
 from costcalc.core.limits import FORMS, LIMITS, quoted, written
-from costcalc.core.model import IMAGE
 from costcalc.core.yamlload import Map, load_file
 
 ACTIVATION_BITS = (32, 16, 8)
@@ -34,45 +33,43 @@ FIGURE_MEANINGS = {"mult_adds_per_second": "peak multiply-accumulates per second
 _HARDWARE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hardware.yaml")
 
 
-def _elements(shape):
-    return shape[0] * shape[1] * shape[2]
-
-
 def _bytes(elements, bits):
     """ceil(elements * bits / 8), in integers (exact past 2^53)."""
     return -(-elements * bits // 8)
 
 
 def storage(graph):
-    """For each node, the index of the tensor that holds its output: its own, or for a
-    view the storage of its input."""
+    """For each node, the reference of the tensor that holds its output: its own index,
+    or for a view the storage of its input (a graph input's reference, ~k, for a view of
+    it)."""
     owner = []
     for i, node in enumerate(graph.nodes):
-        owner.append(owner[node.inputs[0]] if node.type.view and node.inputs[0] >= 0
-                     else (IMAGE if node.type.view else i))
+        source = node.inputs[0] if node.type.view else i
+        owner.append(owner[source] if 0 <= source < i else source)
     return owner
 
 
 def peak_activations(graph, bits):
-    """(peak bytes, index of the node running at the peak): the image and every output
-    held from when it is written until its last reader has run (the network's output is
-    kept); a layer's inputs and its output are held together while it runs."""
+    """(peak bytes, reference of what runs at the peak: a node's index, or ~k before the
+    first, when graph input k is held): the graph's inputs and every output held from when
+    it is written until its last reader has run (the network's output is kept); a layer's
+    inputs and its output are held together while it runs."""
     nodes, owner = graph.nodes, storage(graph)
-    size = {IMAGE: _elements(graph.input_shape)}
+    size = {~k: shape.elements for k, (_, shape) in enumerate(graph.inputs)}
     last_read = {}
     for i, node in enumerate(nodes):
         for source in node.inputs:
-            last_read[owner[source] if source >= 0 else IMAGE] = i
+            last_read[owner[source] if source >= 0 else source] = i
     last = len(nodes) - 1
-    live = size[IMAGE]
-    peak, peak_at = live, IMAGE
+    live = sum(size.values())
+    peak, peak_at = live, ~0
     for i, node in enumerate(nodes):
         if owner[i] == i:              # a new tensor (a view adds nothing)
-            size[i] = _elements(node.shape)
+            size[i] = node.shape.elements
             live += size[i]
         if live > peak:
             peak, peak_at = live, i
-        for held in {owner[s] if s >= 0 else IMAGE for s in node.inputs}:
+        for held in {owner[s] if s >= 0 else s for s in node.inputs}:
             if last_read.get(held) == i and held != owner[last]:
                 live -= size[held]
         if owner[i] == i and i not in last_read and i != owner[last]:
@@ -88,7 +85,7 @@ def materialized(graph, bits):
     for node in graph.nodes:
         if node.type.view or not node.materialized:
             continue
-        c, h, w = node.shape
+        c, (h, w) = node.shape.channels, node.shape.spatial
         key = f"{h}x{w}"
         if key not in largest or c > largest[key][0]:
             largest[key] = (c, h * w)
@@ -214,8 +211,8 @@ def roofline(graph, profile, activation_bits, weight_bits):
             rows.append({"bytes_moved": 0, "arithmetic_intensity": None, "latency_s": 0.0,
                          "bound": "none"})
             continue
-        moved = (sum(_bytes(_elements(graph.shape_of(i)), activation_bits) for i in node.inputs)
-                 + _bytes(_elements(node.shape), activation_bits)
+        moved = (sum(_bytes(graph.shape_of(i).elements, activation_bits) for i in node.inputs)
+                 + _bytes(node.shape.elements, activation_bits)
                  + _bytes(node.cost.params + node.cost.bn_params, weight_bits))
         compute = node.cost.mult_adds / profile.mult_adds_per_second
         memory = moved / profile.bytes_per_second
@@ -236,11 +233,11 @@ def annotate(report, graph, activation_bits=None, weight_bits=None, density=None
                             f"{show(activation_bits)}", "costcalc")
         owner = storage(graph)
         for i, (row, node) in enumerate(zip(rows, graph.nodes)):
-            row["activation_bytes"] = 0 if owner[i] != i else _bytes(_elements(node.shape),
+            row["activation_bytes"] = 0 if owner[i] != i else _bytes(node.shape.elements,
                                                                       activation_bits)
         peak, at = peak_activations(graph, activation_bits)
         totals["activation_peak_bytes"] = peak
-        report["activation_peak_at"] = "input" if at == IMAGE else graph.nodes[at].name
+        report["activation_peak_at"] = graph.name_of(at)
         largest = materialized(graph, activation_bits)
         totals["materialized_max_bytes"] = max((m["bytes"] for m in largest), default=0)
         report["materialized"] = largest

@@ -32,7 +32,7 @@ def make_report(graph, spec_label, flops=False, convention="paper", lazy_rows=Fa
     counted = ((n.cost.mult_adds, n.cost.params) for n in nodes) if tool_counts is None \
         else tool_counts   # (mult_adds, params) per node
     # the layers alike in all that the breakdowns read, counted first (repeats are many)
-    kinds = Counter((n.category, n.shape[1:], n.stage or "", mult_adds, params,
+    kinds = Counter((n.category, n.shape.spatial, n.stage or "", mult_adds, params,
                      n.cost.bn_params, n.cost.other_ops)
                     for n, (mult_adds, params) in zip(nodes, counted))
     totals = {"mult_adds": 0, "params": 0, "bn_params": 0, "other_ops": 0, "layers": 0}
@@ -47,7 +47,7 @@ def make_report(graph, spec_label, flops=False, convention="paper", lazy_rows=Fa
         for key, count in zip(COUNTS, four):
             totals[key] += count * layers
     totals["layers"] = len(nodes)
-    rows = LayerRows(nodes, tool_counts, totals, flops)
+    rows = LayerRows(nodes, tool_counts, totals, flops, [name for name, _ in graph.inputs])
     if flops:
         totals["flops"] = 2 * totals["mult_adds"]
     resolutions = {f"{h}x{w}": acc for (h, w), acc in by_resolution.items()}
@@ -58,7 +58,7 @@ def make_report(graph, spec_label, flops=False, convention="paper", lazy_rows=Fa
         "convention": convention,
         "alpha": float(settings.alpha),
         "rho": float(settings.rho),
-        "resolution": graph.input_shape[1],
+        "resolution": graph.input_shape.height,
         "input": list(graph.input_shape),
         "params": dict(graph.params),
         "title_params": title_params(graph),
@@ -95,8 +95,9 @@ class LayerRows(Sequence):
 
     CACHE = 65_536   # shared parts kept; cleared when full, so memory stays bounded
 
-    def __init__(self, nodes, tool_counts, totals, flops):
+    def __init__(self, nodes, tool_counts, totals, flops, graph_inputs):
         self.nodes, self.tool_counts, self.flops = nodes, tool_counts, flops
+        self.graph_inputs = graph_inputs   # the names of the graph's inputs, by position
         self.all_mult_adds, self.all_params = totals["mult_adds"] or 1, totals["params"] or 1
         self.names = [node.name for node in nodes]
         self.kernels = {}   # kernel text per attributes (repeats share their attributes)
@@ -114,8 +115,8 @@ class LayerRows(Sequence):
         return map(self.row, range(len(self.nodes)))
 
     def inputs(self, node):
-        names = self.names
-        return [names[i] if i >= 0 else "input" for i in node.inputs]
+        names, inputs = self.names, self.graph_inputs
+        return [names[i] if i >= 0 else inputs[~i] for i in node.inputs]
 
     def shared(self, index):
         """[head, tail, head and tail texts per encoder] of row ``index``."""
@@ -160,15 +161,15 @@ class LayerRows(Sequence):
         comma, colon = encode([0, 0])[2:-2], encode({"": 0})[3:-2]   # ', ' ': ' or ',' ':'
         start, between = f"{{{quote('name')}{colon}", f"{comma}{quote('inputs')}{colon}["
         quoted = list(map(quote, self.names))
-        image = quote("input")
+        inputs = [quote(name) for name in self.graph_inputs]
         for index, node in enumerate(self.nodes):
             parts = self.shared(index)
             texts = parts[2].get(encode)
             if texts is None:
                 texts = parts[2][encode] = (f"{comma}{encode(parts[0])[1:-1]}{between}",
                                             f"]{comma}{encode(parts[1])[1:-1]}}}")
-            inputs = comma.join([quoted[i] if i >= 0 else image for i in node.inputs])
-            yield f"{start}{quoted[index]}{texts[0]}{inputs}{texts[1]}"
+            refs = comma.join([quoted[i] if i >= 0 else inputs[~i] for i in node.inputs])
+            yield f"{start}{quoted[index]}{texts[0]}{refs}{texts[1]}"
 
 
 def _share(part, whole):

@@ -20,7 +20,7 @@ from collections import Counter
 from costcalc.analysis import pipeline
 from costcalc.core.errors import SpecError
 from costcalc.core.limits import LIMITS, quoted
-from costcalc.layers import ShapeError
+from costcalc.core.shape import ShapeError, text
 from costcalc.analysis.report import count_totals
 
 PROGRESS_FROM = 500_000    # layer results from which progress is reported (~2 s)
@@ -56,15 +56,16 @@ def _totals(graph, convention="paper"):
     return totals["mult_adds"], totals["params"]
 
 
-def _rerun(graph, image):
-    """(mult_adds, params) of ``graph``'s layers, unchanged, on an input of shape ``image``."""
+def _rerun(graph, images):
+    """(mult_adds, params) of ``graph``'s layers, unchanged, on inputs of shapes ``images``
+    (one per graph input)."""
     shapes = []
     mult_adds = params = 0
     for node in graph.nodes:
-        inputs = [image if i < 0 else shapes[i] for i in node.inputs]
+        inputs = [shapes[i] if i >= 0 else images[~i] for i in node.inputs]
         shape = node.type.shape(node.attrs, inputs)
         cost = node.type.cost(node.attrs, inputs, shape)
-        if shape[0] * shape[1] * shape[2] > LIMITS["elements"] or max(
+        if shape.elements > LIMITS["elements"] or max(
                 cost.mult_adds, cost.params, cost.bn_params, cost.other_ops) > LIMITS["number"]:
             raise ShapeError("past a limit: a full build says where")
         shapes.append(shape)
@@ -112,11 +113,11 @@ def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention
         for rho, side in axis:
             options = base.replace(alpha=alpha, rho=1.0 if side else rho, resolution=side)
             image = input_shape(spec, options.settings)
-            where = f"alpha {alpha:g}, input {image[1]}x{image[2]}"
+            where = f"alpha {alpha:g}, input {text(image.spatial)}"
             counts = None
             if graph is not None and reuse:
                 try:
-                    counts = _rerun(graph, image)
+                    counts = _rerun(graph, [image])
                 except ShapeError:  # a full build reports it at its line
                     counts = None
             if counts is None:
@@ -129,7 +130,7 @@ def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention
                     graph = built
                 counts = _totals(built, convention)
             result.append({"alpha": float(alpha), "rho": float(rho),
-                           "resolution": image[1], "mult_adds": counts[0],
+                           "resolution": image.height, "mult_adds": counts[0],
                            "params": counts[1]})
             if report:
                 report(len(result), total)

@@ -17,13 +17,13 @@ import re
 from costcalc.core.errors import SpecError, did_you_mean, show
 from costcalc.core.expr import ExprError, is_template, names_read, substitute
 from costcalc.core.limits import LIMITS, quoted
-from costcalc.layers import REQUIRED, ShapeError, check_attr, fmt_shape, lookup
-from costcalc.core.model import IMAGE, Graph, Node, Settings, check_settings
+from costcalc.core.shape import CHW, ShapeError
+from costcalc.layers import REQUIRED, check_attr, lookup
+from costcalc.core.model import Graph, Node, Settings, check_settings
 from costcalc.lang.entries import (CALL_KEYS, REPEAT_KEYS, TORCH_CALLS, _has_template,
                                    check_call_args, check_layer_keys, check_layer_name, check_text,
                                    find_block, kind_of)
 
-_INPUT_SHAPE = ("input_channels", "input_height", "input_width")
 _READS_INPUT = re.compile(r"\bin_(channels|height|width)\b")  # a when: that needs the input
 
 
@@ -32,13 +32,13 @@ def input_shape(spec, settings):
     check_settings(settings.alpha, settings.rho, settings.resolution)
     c, h, w = spec.input
     if settings.resolution is not None:
-        shape = (c, settings.resolution, settings.resolution)
+        shape = CHW.of((c, settings.resolution, settings.resolution))
     else:
         rho = settings.rho
-        shape = (c, max(1, int(h * rho + 0.5)), max(1, int(w * rho + 0.5)))
-    if shape[0] * shape[1] * shape[2] > LIMITS["elements"]:
+        shape = CHW.of((c, max(1, int(h * rho + 0.5)), max(1, int(w * rho + 0.5))))
+    if shape.elements > LIMITS["elements"]:
         raise spec.tree.pos["input"].error(
-            f"an input of {fmt_shape(shape)} is past the limit of {quoted('elements')} "
+            f"an input of {shape.text} is past the limit of {quoted('elements')} "
             f"elements a tensor (docs/errors.md)")
     return shape
 
@@ -48,21 +48,27 @@ def build(spec, settings=None):
     settings = settings or Settings()
     params = spec.resolve_params(settings.overrides)
     shape = input_shape(spec, settings)
-    builder = _Builder(spec, settings, shape, spec.width_factor(params, settings.alpha))
-    names = dict(params, alpha=settings.alpha, rho=settings.rho, resolution=shape[1],
-                 ch=builder.channels, input_channels=shape[0], input_height=shape[1],
-                 input_width=shape[2])
-    builder.sequence(spec.layers, _Scope("", IMAGE, names, ""))
+    inputs = [("input", shape)]   # the graph's inputs; a reference ~k reads inputs[k]
+    builder = _Builder(spec, settings, inputs, spec.width_factor(params, settings.alpha))
+    names = dict(params, alpha=settings.alpha, rho=settings.rho, resolution=shape.height,
+                 ch=builder.channels, **sides("input", shape))
+    builder.sequence(spec.layers, _Scope("", ~0, names, ""))
     if settings.alpha != 1 and not builder.thinned and not spec.mentions_alpha():
         raise spec.tree.at.error(
             f"alpha {settings.alpha:g} applies to no layer of {spec.label(params)}: every "
             f"widening layer has scale: false and no expression uses alpha or ch() "
             f"(docs/spec-language.md, 'The width multiplier')")
-    graph = Graph(spec, settings, shape, params, builder.nodes)
+    graph = Graph(spec, settings, inputs, params, builder.nodes)
     if settings.standard_conv:
         from costcalc.build.transform import standard_conv
         graph = standard_conv(graph)
     return graph
+
+
+def sides(prefix, shape):
+    """The names expressions read of a shape: PREFIX_channels, PREFIX_height, PREFIX_width."""
+    return {f"{prefix}_channels": shape.channels, f"{prefix}_height": shape.height,
+            f"{prefix}_width": shape.width}
 
 
 class _Passed(str):
@@ -114,8 +120,8 @@ class _Scope:
 
 
 class _Builder:
-    def __init__(self, spec, settings, shape, factor=1):
-        self.spec, self.settings, self.image = spec, settings, shape
+    def __init__(self, spec, settings, inputs, factor=1):
+        self.spec, self.settings, self.graph_inputs = spec, settings, inputs   # [(name, Shape)]
         self.factor = factor   # multiplier * alpha, what the width rule applies
         self.thinned = False   # whether any layer or ch() took the factor
         self.nodes, self.index = [], {}
@@ -171,8 +177,7 @@ class _Builder:
                 source = self.input_list(entry, scope)[0]
             else:
                 source = scope.previous
-            shape = self.shape_of(source)
-            names = dict(names, in_channels=shape[0], in_height=shape[1], in_width=shape[2])
+            names = dict(names, **sides("in", self.shape_of(source)))
         value = self.value(entry, "when", names)
         if not isinstance(value, bool):
             raise entry.pos["when"].error(f"when must be true or false, not {show(value)}")
@@ -193,8 +198,8 @@ class _Builder:
                 if isinstance(inner, dict):
                     self.skip(inner, scope, cause)
 
-    def shape_of(self, index):
-        return self.image if index == IMAGE else self.nodes[index].shape
+    def shape_of(self, ref):
+        return self.nodes[ref].shape if ref >= 0 else self.graph_inputs[~ref][1]
 
     def repeat(self, entry, scope, pos):
         count = self.value(entry, "repeat", scope.names)
@@ -294,7 +299,7 @@ class _Builder:
         else:
             block = self.spec.blocks[entry["block"]]
         shape = self.shape_of(block_input)   # in_channels etc.: the shape of the call's input
-        outer = dict(scope.names, in_channels=shape[0], in_height=shape[1], in_width=shape[2])
+        outer = dict(scope.names, **sides("in", shape))
         args = {key: _passed(self.value(entry, key, outer), scope, entry.pos[key])
                 for key in entry if key not in skip and key not in CALL_KEYS}
         for arg, default in block.args.items():
@@ -304,7 +309,7 @@ class _Builder:
                 args[arg] = default
         names = dict(scope.names)
         names.update(args)
-        names.update(input_channels=shape[0], input_height=shape[1], input_width=shape[2])
+        names.update(sides("input", shape))
         for arg in block.args:  # defaults may be expressions of other arguments
             try:
                 names[arg] = substitute(names[arg], names)
@@ -344,20 +349,19 @@ class _Builder:
         nodes = self.nodes
         if simple:   # one input, the previous layer's; no name, stage or expression
             source = scope.previous
+            shape = nodes[source].shape if source >= 0 else self.graph_inputs[~source][1]
             self.add(scope.full(scope.auto_name(layer_type.name)), layer_type, static_attrs,
-                     [source], (nodes[source].shape if source >= 0 else self.image,),
-                     scope.stage, pos, plan, scope, entry)
+                     [source], (shape,), scope.stage, pos, plan, scope, entry)
             return
         if layer_type.inputs == 1 and "input" not in entry and "inputs" not in entry:
             inputs = [scope.previous]
         else:
             inputs = self.inputs(entry, scope, layer_type, pos)
-        shapes = tuple(nodes[i].shape if i >= 0 else self.image for i in inputs)
+        shapes = tuple(nodes[i].shape if i >= 0 else self.graph_inputs[~i][1] for i in inputs)
         if static_attrs is not None:  # no expression in the entry: same attributes each time
             attrs, names = static_attrs, scope.names
         else:
-            names = dict(scope.names, in_channels=shapes[0][0], in_height=shapes[0][1],
-                         in_width=shapes[0][2])
+            names = dict(scope.names, **sides("in", shapes[0]))
             attrs = self.attributes(entry, layer_type, names, pos)
         name = self.value(entry, "name", names) if "name" in entry else None
         if name is not None:
@@ -407,8 +411,8 @@ class _Builder:
             shape = layer_type.shape(attrs, shapes)
         except ShapeError as exc:
             raise pos.error(f"{name} ({layer_type.name}): {exc}") from None
-        if shape[0] * shape[1] * shape[2] > LIMITS["elements"]:
-            raise pos.error(f"{name} ({layer_type.name}): an output of {fmt_shape(shape)} is "
+        if shape.elements > LIMITS["elements"]:
+            raise pos.error(f"{name} ({layer_type.name}): an output of {shape.text} is "
                             f"past the limit of {quoted('elements')} elements a tensor "
                             f"(docs/errors.md)")
         cost = layer_type.cost(attrs, shapes, shape)
@@ -584,7 +588,7 @@ class _Builder:
         return None
 
     def node_text(self, index):
-        return "the image" if index == IMAGE else f"layer {show(self.nodes[index].name)}"
+        return f"layer {show(self.nodes[index].name)}" if index >= 0 else "the image"
 
     def stage(self, entry, names, scope):
         """The entry's own stage (text, evaluated with ``names``), or the scope's."""

@@ -90,7 +90,7 @@ def separable_pairs(graph, why_not=None):
             if candidate.inputs != [current]:
                 reason = f"{candidate.name} ({candidate.type.name}) has other inputs"
             elif is_pointwise(candidate):
-                if candidate.shape[1:] == node.shape[1:]:
+                if candidate.shape.spatial == node.shape.spatial:
                     pairs.append(Pair(d, between, readers[0]))
                     break
                 reason = f"{candidate.name} changes the height and width"
@@ -143,7 +143,8 @@ def standard_conv(graph):
     pairs = separable_pairs(graph, kept)
     at_pointwise = {p.pointwise: p for p in pairs}
     dropped = {i for p in pairs for i in [p.depthwise] + p.between}
-    new_index, nodes = {-1: -1}, []
+    new_index = {~k: ~k for k in range(len(graph.inputs))}   # graph inputs stay as they are
+    nodes = []
     for i, node in enumerate(graph.nodes):
         if i in dropped:
             continue
@@ -156,5 +157,5 @@ def standard_conv(graph):
         node.inputs = [new_index[j] for j in node.inputs]
         new_index[i] = len(nodes)
         nodes.append(node)
-    return Graph(graph.spec, graph.settings, graph.input_shape, graph.params, nodes,
+    return Graph(graph.spec, graph.settings, graph.inputs, graph.params, nodes,
                  replaced=len(pairs), kept=kept)

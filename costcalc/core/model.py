@@ -1,8 +1,11 @@
-"""The graph model every step after expansion reads: Node, Graph, Settings."""
+"""The graph model every step after expansion reads: Node, Graph, Settings.
+
+A node's ``inputs`` are references: ``i >= 0`` is the output of node ``i``, and ``~k``
+(-1, -2, ...) is the graph's input ``k``, ``graph.inputs[k]`` (``ref < 0`` tells them apart,
+``~ref`` is the position). The graph's inputs and outputs are named lists.
+"""
 from costcalc.core.errors import SpecError, show
 from costcalc.core.limits import LIMITS, quoted
-
-IMAGE = -1   # the index that stands for the input image
 
 
 class Node:
@@ -65,13 +68,27 @@ def check_settings(alpha, rho, resolution):
 
 
 class Graph:
-    """The result: ``nodes`` in execution order, the input shape and parameters used."""
+    """The result: ``nodes`` in execution order, the parameters used, and the graph's
+    ``inputs``, [(name, Shape)] (today one, ("input", the image)), and ``outputs``,
+    [(name, reference)]: its last node (its input when it has no layer)."""
 
-    def __init__(self, spec, settings, input_shape, params, nodes, replaced=0, kept=()):
+    def __init__(self, spec, settings, inputs, params, nodes, replaced=0, kept=()):
         self.spec, self.settings = spec, settings
-        self.input_shape, self.params, self.nodes = input_shape, params, nodes
+        self.inputs, self.params, self.nodes = list(inputs), params, nodes
+        last = len(nodes) - 1
+        self.outputs = [(nodes[last].name, last) if nodes else (self.inputs[0][0], ~0)]
         self.replaced = replaced  # depthwise separable pairs --standard-conv replaced
         self.kept = list(kept)    # (depthwise name, why it was not replaced), --standard-conv
 
-    def shape_of(self, index):
-        return self.input_shape if index == IMAGE else self.nodes[index].shape
+    @property
+    def input_shape(self):
+        """The shape of the first input (the image)."""
+        return self.inputs[0][1]
+
+    def shape_of(self, ref):
+        """The shape a node's input reference reads."""
+        return self.nodes[ref].shape if ref >= 0 else self.inputs[~ref][1]
+
+    def name_of(self, ref):
+        """The name of what a reference reads: a node's, or a graph input's ("input")."""
+        return self.nodes[ref].name if ref >= 0 else self.inputs[~ref][0]

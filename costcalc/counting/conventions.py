@@ -146,7 +146,8 @@ def get(name):
 def quantities(graph, node):
     """The numbers a convention's expressions may use, for one node of ``graph``."""
     shapes = [graph.shape_of(i) for i in node.inputs]
-    c, h, w = node.shape
+    out = node.shape
+    c, h, w = out.channels, out.height, out.width
     first = shapes[0] if shapes else graph.input_shape
     kh, kw = node.attrs.get("k", (1, 1)) if isinstance(node.attrs.get("k"), tuple) else (1, 1)
     biases = c if node.attrs.get("bias") else 0
@@ -155,9 +156,9 @@ def quantities(graph, node):
         "mult_adds": cost.mult_adds, "params": cost.params, "weights": cost.params - biases,
         "biases": biases, "bias_adds": biases * h * w, "bn_params": cost.bn_params,
         "other_ops": cost.other_ops,
-        "in_elements": sum(s[0] * s[1] * s[2] for s in shapes), "out_elements": c * h * w,
-        "in_channels": first[0], "out_channels": c, "in_height": first[1],
-        "in_width": first[2], "out_height": h, "out_width": w,
+        "in_elements": sum(s.elements for s in shapes), "out_elements": out.elements,
+        "in_channels": first.channels, "out_channels": c, "in_height": first.height,
+        "in_width": first.width, "out_height": h, "out_width": w,
         "kernel_elements": kh * kw, "inputs": len(shapes),
         # a pooling's input as its PyTorch call receives it: padded first by F.pad where
         # PyTorch's own padding cannot hold the layer's (costcalc/interop/export.py)

@@ -103,7 +103,7 @@ def check_memory(graph, device=None):
     limit, total = LIMITS["values"], 0
     for node in graph.nodes:
         cost = node.cost
-        total += cost.params + cost.bn_params + (2 * node.shape[0]
+        total += cost.params + cost.bn_params + (2 * node.shape.channels
                                                  if node.type.name == "batchnorm" else 0)
         if total > limit:
             message = (f"{node.name} ({node.type.name}): the module's parameters and buffers "

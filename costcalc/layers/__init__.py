@@ -1,6 +1,6 @@
 """Every layer type, declared once: attributes, shape rule, cost formulas, docs.
 
-Shapes are (C, H, W) tuples of ints. A layer type is a subclass of ``LayerType``
+Shapes are ``Shape`` values (costcalc.core.shape), C x H x W today. A layer type is a subclass of ``LayerType``
 registered with ``@register``; its docstring is its user documentation (see
 ``docs/layers.md``, which ``tests/test_docs.py`` keeps in step with this file).
 
@@ -16,13 +16,10 @@ Symbols in the formulas: D_k (kernel side, kh x kw when not square), M input
 channels, N output channels, D_f output side (Ho x Wo), g groups.
 """
 from costcalc.core.errors import SpecError, did_you_mean, show as _show
+from costcalc.core.shape import CHW, ShapeError
 
 REQUIRED = object()
 TYPES = {}          # name -> LayerType instance (aliases included)
-
-
-class ShapeError(ValueError):
-    """An impossible shape; the graph builder places it at the layer's line."""
 
 
 def register(name, *aliases):
@@ -242,7 +239,7 @@ def channels_last_code(init):
 
 
 def _window_shape(a, shape, channels):
-    c, h, w = shape
+    h, w = shape.spatial
     kh, kw = a["k"]
     sh, sw = a["stride"]
     pad = a["padding"]
@@ -254,7 +251,7 @@ def _window_shape(a, shape, channels):
     if ho < 1 or wo < 1:
         raise ShapeError(f"a {kh}x{kw} window with stride {sh}x{sw} leaves no output "
                          f"on an input of {h}x{w} (output {ho}x{wo})")
-    return (channels, ho, wo)
+    return CHW((channels, ho, wo))
 
 
 def _kernel_text(a):
@@ -302,22 +299,22 @@ class Conv(LayerType):
     widens = True
 
     def shape(self, a, shapes):
-        m, n, g = shapes[0][0], a["out"], a["groups"]
+        m, n, g = shapes[0].channels, a["out"], a["groups"]
         if m % g or n % g:
             raise ShapeError(f"groups={g} must divide both the input channels ({m}, input "
-                             f"shape {fmt_shape(shapes[0])}) and the output channels ({n})")
+                             f"shape {shapes[0].text}) and the output channels ({n})")
         return _window_shape(a, shapes[0], n)
 
     def cost(self, a, shapes, out):
         kh, kw = a["k"]
-        m, n, g = shapes[0][0], a["out"], a["groups"]
+        m, n, g = shapes[0].channels, a["out"], a["groups"]
         weights = kh * kw * (m // g) * n
-        return Cost(mult_adds=weights * out[1] * out[2],
+        return Cost(mult_adds=weights * out.height * out.width,
                     params=weights + (n if a["bias"] else 0))
 
     def category(self, a, shapes, out):
         kh, kw = a["k"]
-        g, m, n = a["groups"], shapes[0][0], a["out"]
+        g, m, n = a["groups"], shapes[0].channels, a["out"]
         if g == 1:
             return f"conv {kh}x{kw}"
         if g == m == n:
@@ -329,8 +326,8 @@ class Conv(LayerType):
 
     def explain(self, a, shapes, out):
         kh, kw = a["k"]
-        m, n, g = shapes[0][0], a["out"], a["groups"]
-        (k_sym, k_val), (f_sym, f_val) = _window_terms(kh, kw, out[1], out[2])
+        m, n, g = shapes[0].channels, a["out"], a["groups"]
+        (k_sym, k_val), (f_sym, f_val) = _window_terms(kh, kw, out.height, out.width)
         m_sym, m_val = (["M"], [m]) if g == 1 else (["(M/g)"], [(m, g)])
         weights = (k_sym + m_sym + ["N"], k_val + m_val + [n])
         bias = ("N", n) if a["bias"] else None
@@ -374,7 +371,7 @@ class Pointwise(Conv):
                               "stride 1 and groups 1")
         bias = "" if a["bias"] else ", bias=False"
         return {"module": _conv_code(node, shapes[0], _as_conv(a), a["groups"]),
-                "linear": channels_last_code(f"nn.Linear({shapes[0][0]}, {node.shape[0]}{bias})")}
+                "linear": channels_last_code(f"nn.Linear({shapes[0].channels}, {node.shape.channels}{bias})")}
 
 
 def _as_conv(a):
@@ -387,7 +384,7 @@ def _conv_code(node, shape, a, groups):
     """nn.Conv2d of a conv-like ``node`` (its attributes as a conv's, ``a``; ``groups``
     groups) on an input of ``shape``: PyTorch's own padding when it is symmetric, else an
     F.pad first."""
-    m, n = shape[0], node.shape[0]
+    m, n = shape.channels, node.shape.channels
     k, dilation, stride = a["k"], a["dilation"], a["stride"]
     rows, cols = _pads(a, shape, node.shape, stride, dilation)
     symmetric = rows[0] == rows[1] and cols[0] == cols[1]
@@ -420,13 +417,13 @@ class Depthwise(LayerType):
     attrs = dict({"k": ("pair", REQUIRED), "multiplier": ("count", 1)}, **_CONV_COMMON)
 
     def shape(self, a, shapes):
-        return _window_shape(a, shapes[0], shapes[0][0] * a["multiplier"])
+        return _window_shape(a, shapes[0], shapes[0].channels * a["multiplier"])
 
     def cost(self, a, shapes, out):
         kh, kw = a["k"]
-        weights = kh * kw * out[0]
-        return Cost(mult_adds=weights * out[1] * out[2],
-                    params=weights + (out[0] if a["bias"] else 0))
+        weights = kh * kw * out.channels
+        return Cost(mult_adds=weights * out.height * out.width,
+                    params=weights + (out.channels if a["bias"] else 0))
 
     def category(self, a, shapes, out):
         kh, kw = a["k"]
@@ -438,15 +435,15 @@ class Depthwise(LayerType):
 
     def explain(self, a, shapes, out):
         kh, kw = a["k"]
-        (k_sym, k_val), (f_sym, f_val) = _window_terms(kh, kw, out[1], out[2])
-        mult = a["multiplier"]
-        m_sym, m_val = (["M"], [shapes[0][0]]) if mult == 1 else (["M", "m"], [shapes[0][0], mult])
-        bias = ("M" if mult == 1 else "M * m", out[0]) if a["bias"] else None
+        (k_sym, k_val), (f_sym, f_val) = _window_terms(kh, kw, out.height, out.width)
+        mult, m = a["multiplier"], shapes[0].channels
+        m_sym, m_val = (["M"], [m]) if mult == 1 else (["M", "m"], [m, mult])
+        bias = ("M" if mult == 1 else "M * m", out.channels) if a["bias"] else None
         return {"mult_adds": _formula(" * ".join(k_sym + m_sym + f_sym), k_val + m_val + f_val),
                 "params": _formula(" * ".join(k_sym + m_sym), k_val + m_val, bias)}
 
     def torch_forms(self, node, shapes):
-        return {"module": _conv_code(node, shapes[0], node.attrs, shapes[0][0])}
+        return {"module": _conv_code(node, shapes[0], node.attrs, shapes[0].channels)}
 
 
 @register("fc", "linear", "dense")
@@ -463,11 +460,10 @@ class FullyConnected(LayerType):
     widens = True
 
     def shape(self, a, shapes):
-        return (a["out"], 1, 1)
+        return CHW((a["out"], 1, 1))
 
     def cost(self, a, shapes, out):
-        c, h, w = shapes[0]
-        weights = c * h * w * a["out"]
+        weights = shapes[0].elements * a["out"]
         return Cost(mult_adds=weights, params=weights + (a["out"] if a["bias"] else 0))
 
     def explain(self, a, shapes, out):
@@ -478,10 +474,9 @@ class FullyConnected(LayerType):
                 "params": _formula(f"{m_sym} * N", m_val + [a["out"]], bias)}
 
     def torch_forms(self, node, shapes):
-        c, h, w = shapes[0]
         bias = "" if node.attrs["bias"] else ", bias=False"
         n = node.attrs["out"]
-        code = LayerCode(f"nn.Linear({c * h * w}, {n}{bias})",
+        code = LayerCode(f"nn.Linear({shapes[0].elements}, {n}{bias})",
                          lambda args, m: f"{m}(torch.flatten({args[0]}, 1)).view(-1, {n}, 1, 1)")
         return {"module": code, "linear": code}
 
@@ -495,11 +490,10 @@ class BatchNorm(LayerType):
     """
 
     def cost(self, a, shapes, out):
-        c, h, w = out
-        return Cost(bn_params=2 * c, other_ops=c * h * w)
+        return Cost(bn_params=2 * out.channels, other_ops=out.elements)
 
     def torch_forms(self, node, shapes):
-        return {"module": module_code(f"nn.BatchNorm2d({node.shape[0]})")}
+        return {"module": module_code(f"nn.BatchNorm2d({node.shape.channels})")}
 
 
 class Elementwise(LayerType):
@@ -511,7 +505,7 @@ class Elementwise(LayerType):
     torch_calls = (None, None, None)
 
     def cost(self, a, shapes, out):
-        return Cost(other_ops=out[0] * out[1] * out[2])
+        return Cost(other_ops=out.elements)
 
     def torch_forms(self, node, shapes):
         module, functional, method = self.torch_calls
@@ -555,11 +549,11 @@ class Pool(LayerType):
             raise ShapeError("padding {}x{} is more than half the {}x{} kernel: PyTorch "
                              "requires padding <= kernel // 2 on each side ('pad should be at "
                              "most half of effective kernel size')".format(*pad, *a["k"]))
-        return _window_shape(_with_stride(a), shapes[0], shapes[0][0])
+        return _window_shape(_with_stride(a), shapes[0], shapes[0].channels)
 
     def cost(self, a, shapes, out):
         kh, kw = a["k"]
-        return Cost(other_ops=kh * kw * out[0] * out[1] * out[2])
+        return Cost(other_ops=kh * kw * out.elements)
 
     def describe(self, a):
         return _kernel_text(_with_stride(a))
@@ -593,8 +587,8 @@ class Pool(LayerType):
             # without padding
             wrap = f_pad("{}", rows, cols, self.pad_fill)
             if tf_average:
-                down = _runs(_tf_counts(shape[1], node.shape[1], k[0], stride[0], rows[0]))
-                across = _runs(_tf_counts(shape[2], node.shape[2], k[1], stride[1], cols[0]))
+                down = _runs(_tf_counts(shape.height, node.shape.height, k[0], stride[0], rows[0]))
+                across = _runs(_tf_counts(shape.width, node.shape.width, k[1], stride[1], cols[0]))
                 scale = (f" * {k[0] * k[1]} / ({{0}}.new_tensor({down})[:, None] "
                          f"* {{0}}.new_tensor({across}))")
         module = f"nn.{self.torch_name}({head}{options})"
@@ -645,11 +639,10 @@ class GlobalAvgPool(LayerType):
     """Global average pooling: (C, H, W) -> (C, 1, 1); other_ops = C * H * W."""
 
     def shape(self, a, shapes):
-        return (shapes[0][0], 1, 1)
+        return CHW((shapes[0].channels, 1, 1))
 
     def cost(self, a, shapes, out):
-        c, h, w = shapes[0]
-        return Cost(other_ops=c * h * w)
+        return Cost(other_ops=shapes[0].elements)
 
     def torch_forms(self, node, shapes):
         return {"module": module_code("nn.AdaptiveAvgPool2d(1)"),
@@ -669,12 +662,12 @@ class Add(LayerType):
     def shape(self, a, shapes):
         for other in shapes[1:]:
             if other != shapes[0]:
-                raise ShapeError(f"add needs inputs of equal shape, got {fmt_shape(shapes[0])} "
-                                 f"and {fmt_shape(other)}")
+                raise ShapeError(f"add needs inputs of equal shape, got {shapes[0].text} "
+                                 f"and {other.text}")
         return shapes[0]
 
     def cost(self, a, shapes, out):
-        return Cost(other_ops=(len(shapes) - 1) * out[0] * out[1] * out[2])
+        return Cost(other_ops=(len(shapes) - 1) * out.elements)
 
     def torch_forms(self, node, shapes):
         return {"module": LayerCode(None, lambda args, m: " + ".join(args))}
@@ -688,10 +681,10 @@ class Concat(LayerType):
 
     def shape(self, a, shapes):
         for other in shapes[1:]:
-            if other[1:] != shapes[0][1:]:
+            if other.spatial != shapes[0].spatial:
                 raise ShapeError(f"concat needs inputs of equal height and width, got "
-                                 f"{fmt_shape(shapes[0])} and {fmt_shape(other)}")
-        return (sum(s[0] for s in shapes), shapes[0][1], shapes[0][2])
+                                 f"{shapes[0].text} and {other.text}")
+        return shapes[0].with_channels(sum(s.channels for s in shapes))
 
     def torch_forms(self, node, shapes):
         return {"module": LayerCode(None, lambda args, m: f"torch.cat([{', '.join(args)}], 1)")}
@@ -705,9 +698,9 @@ class ChannelShuffle(LayerType):
     attrs = {"groups": ("count", REQUIRED)}
 
     def shape(self, a, shapes):
-        if shapes[0][0] % a["groups"]:
+        if shapes[0].channels % a["groups"]:
             raise ShapeError(f"channel shuffle with groups={a['groups']} needs channels "
-                             f"divisible by it, got input {fmt_shape(shapes[0])}")
+                             f"divisible by it, got input {shapes[0].text}")
         return shapes[0]
 
     def describe(self, a):
@@ -732,8 +725,7 @@ class Flatten(LayerType):
     view = True
 
     def shape(self, a, shapes):
-        c, h, w = shapes[0]
-        return (c * h * w, 1, 1)
+        return CHW((shapes[0].elements, 1, 1))
 
     def torch_forms(self, node, shapes):
         return {"module": expression_code("torch.flatten({}, 1)[:, :, None, None]")}
@@ -767,17 +759,17 @@ class Multiply(LayerType):
     inputs = "many"
 
     def shape(self, a, shapes):
-        out = max(shapes, key=lambda s: s[1] * s[2])
+        out = max(shapes, key=lambda s: s.height * s.width)
         for other in shapes:
-            if other != out and other != (out[0], 1, 1):
+            if other != out and other != (out.channels, 1, 1):
                 pair = sorted((other, out), key=shapes.index)  # in the order of inputs
-                raise ShapeError(f"multiply of {fmt_shape(pair[0])} and {fmt_shape(pair[1])} "
-                                 f"does not broadcast: every input must be {fmt_shape(out)} "
-                                 f"or {out[0]}x1x1")
+                raise ShapeError(f"multiply of {pair[0].text} and {pair[1].text} "
+                                 f"does not broadcast: every input must be {out.text} "
+                                 f"or {out.channels}x1x1")
         return out
 
     def cost(self, a, shapes, out):
-        return Cost(other_ops=(len(shapes) - 1) * out[0] * out[1] * out[2])
+        return Cost(other_ops=(len(shapes) - 1) * out.elements)
 
     def torch_forms(self, node, shapes):
         return {"module": LayerCode(None, lambda args, m: " * ".join(args))}
@@ -797,14 +789,14 @@ class Split(LayerType):
     attrs = {"parts": ("count", 2), "part": ("index", REQUIRED)}
 
     def shape(self, a, shapes):
-        c, h, w = shapes[0]
+        c = shapes[0].channels
         if a["part"] >= a["parts"]:
             raise ShapeError(f"part {a['part']} does not exist: parts={a['parts']} "
                              f"numbers them 0 to {a['parts'] - 1}")
         if c % a["parts"]:
             raise ShapeError(f"split into {a['parts']} parts needs channels divisible by "
-                             f"{a['parts']}, got input {fmt_shape(shapes[0])}")
-        return (c // a["parts"], h, w)
+                             f"{a['parts']}, got input {shapes[0].text}")
+        return shapes[0].with_channels(c // a["parts"])
 
     def describe(self, a):
         return f"{a['part']} of {a['parts']}"
@@ -827,11 +819,10 @@ class Slice(LayerType):
     attrs = {"start": ("index", 0), "stop": ("count", REQUIRED)}
 
     def shape(self, a, shapes):
-        c, h, w = shapes[0]
-        if not a["start"] < a["stop"] <= c:
+        if not a["start"] < a["stop"] <= shapes[0].channels:
             raise ShapeError(f"slice [{a['start']}:{a['stop']}] needs start < stop <= "
-                             f"channels, got input {fmt_shape(shapes[0])}")
-        return (a["stop"] - a["start"], h, w)
+                             f"channels, got input {shapes[0].text}")
+        return shapes[0].with_channels(a["stop"] - a["start"])
 
     def describe(self, a):
         return f"[{a['start']}:{a['stop']}]"
@@ -860,10 +851,10 @@ class AdaptivePool(LayerType):
     attrs = {"size": ("pair", REQUIRED)}
 
     def shape(self, a, shapes):
-        return (shapes[0][0],) + a["size"]
+        return CHW((shapes[0].channels,) + a["size"])
 
     def cost(self, a, shapes, out):
-        c, h, w = shapes[0]
+        c, h, w = shapes[0]   # C x H x W: the sides of adaptive_windows
         oh, ow = a["size"]
         return Cost(other_ops=c * adaptive_windows(h, oh) * adaptive_windows(w, ow))
 
@@ -903,8 +894,7 @@ class LayerNorm(LayerType):
     """
 
     def cost(self, a, shapes, out):
-        c, h, w = out
-        return Cost(bn_params=2 * c, other_ops=5 * c * h * w)
+        return Cost(bn_params=2 * out.channels, other_ops=5 * out.elements)
 
     torch_helpers = {"LayerNorm2d": '''\
 class LayerNorm2d(nn.LayerNorm):
@@ -917,7 +907,7 @@ class LayerNorm2d(nn.LayerNorm):
     def torch_forms(self, node, shapes):
         """nn.LayerNorm on channels-last (module); LayerNorm2d calls F.layer_norm
         (functional)."""
-        c = node.shape[0]
+        c = node.shape.channels
         return {"module": channels_last_code(f"nn.LayerNorm({c}, eps=1e-6)"),
                 "functional": LayerCode(f"LayerNorm2d({c}, eps=1e-6)",
                                         lambda args, m: f"{m}({args[0]})", ["LayerNorm2d"])}
@@ -931,8 +921,7 @@ class LayerScale(LayerType):
     """
 
     def cost(self, a, shapes, out):
-        c, h, w = out
-        return Cost(bn_params=c, other_ops=c * h * w)
+        return Cost(bn_params=out.channels, other_ops=out.elements)
 
     torch_helpers = {"LayerScale": '''\
 class LayerScale(nn.Module):
@@ -947,7 +936,7 @@ class LayerScale(nn.Module):
 '''}
 
     def torch_forms(self, node, shapes):
-        return {"module": LayerCode(f"LayerScale({node.shape[0]})",
+        return {"module": LayerCode(f"LayerScale({node.shape.channels})",
                                     lambda args, m: f"{m}({args[0]})", ["LayerScale"])}
 
 
@@ -986,8 +975,8 @@ def _pads(a, shape, out, stride, dilation):
     if pad == "valid":
         return (0, 0), (0, 0)
     if pad == "same":
-        return (same_pads(shape[1], out[1], kh, stride[0], dilation[0]),
-                same_pads(shape[2], out[2], kw, stride[1], dilation[1]))
+        return (same_pads(shape.height, out.height, kh, stride[0], dilation[0]),
+                same_pads(shape.width, out.width, kw, stride[1], dilation[1]))
     return (pad[0], pad[0]), (pad[1], pad[1])
 
 
@@ -1006,16 +995,11 @@ def pooled_elements(node, shape):
     """Elements of the tensor the exported pooling call receives: C x H x W of its input,
     or of the F.pad of it, C x (H + top + bottom) x (W + left + right), when the padding
     is uneven (what ptflops counts; docs/torch.md)."""
-    c, h, w = shape
     if node.type.name not in ("maxpool", "avgpool"):
-        return c * h * w
+        return shape.elements
     _, rows, cols, own = pool_pads(node, shape)
-    return c * h * w if own else c * (h + sum(rows)) * (w + sum(cols))
-
-
-def fmt_shape(shape):
-    """(32, 112, 112) -> '32x112x112'."""
-    return "x".join(str(v) for v in shape)
+    c, h, w = shape
+    return shape.elements if own else c * (h + sum(rows)) * (w + sum(cols))
 
 
 def lookup(name, pos):

@@ -9,6 +9,7 @@ import json
 import re
 from itertools import islice
 
+from costcalc.core.shape import text
 from costcalc.analysis.report import LayerRows
 from costcalc.core.breakdowns import BREAKDOWNS
 from costcalc.core.units import UNIT_NOTE, human, percent
@@ -29,8 +30,7 @@ def count_notes(names):
     return notes[:-1] + [f"{notes[-1]} {UNIT_NOTE}."]
 
 
-def shape_text(shape):
-    return "x".join(str(v) for v in shape)
+shape_text = text   # [32, 112, 112] -> '32x112x112' (costcalc.core.shape)
 
 
 def setting_text(value):
@@ -49,8 +49,8 @@ def setting_text(value):
 def title(report):
     """'MobileNet (alpha 0.5, rho 0.714, input 3x160x160, classes=1000; paper convention)':
     the settings and the parameters the report names (report.title_params)."""
-    c, h, w = report["input"]
-    settings = f"alpha {report['alpha']:g}, rho {report['rho']:g}, input {c}x{h}x{w}"
+    settings = (f"alpha {report['alpha']:g}, rho {report['rho']:g}, input "
+                f"{shape_text(report['input'])}")
     names = report.get("title_params", report["params"])
     extra = ", ".join(f"{k}={setting_text(report['params'][k])}" for k in names)
     convention = report.get("convention", "paper")
@@ -442,9 +442,8 @@ def render_json(data, out, all_layers=True, compact=False, **_):
 
 def graph_nodes(report):
     """(id, label lines, [input ids]) of the input and every layer, for the drawings."""
-    c, h, w = report["input"]
     ids = {"input": "input"}
-    nodes = [("input", ["input", f"{c}x{h}x{w}"], [])]
+    nodes = [("input", ["input", shape_text(report["input"])], [])]
     for n, row in enumerate(report["layers"]):
         ids[row["name"]] = f"n{n}"
         lines = [row["name"], f"{row['type']} {row['kernel']}".rstrip(), shape_text(row["output"])]
