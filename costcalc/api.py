@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from costcalc.core.errors import SpecError, SpecErrors
+from costcalc.core.shape import CHW, Shape
 
 SpecArg = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 """A spec: a path, a shipped name, YAML text or a dict."""
@@ -29,13 +30,14 @@ def _split(cls, data: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Layer:
-    """One layer: its output shape (C, H, W) and exact counts. ``extra`` holds the keys
+    """One layer: its output shape (a CHW Shape: ``output.channels``, ``.height``, ``.width``,
+    ``.elements``) and exact counts. ``extra`` holds the keys
     that options add (``flops``, ``explain``, the memory figures)."""
     name: str
     type: str
     category: str
     inputs: tuple[str, ...]
-    output: tuple[int, int, int]
+    output: Shape
     kernel: str
     stage: str
     line: int
@@ -50,7 +52,7 @@ class Layer:
     @classmethod
     def from_dict(cls, row: Mapping[str, Any]) -> "Layer":
         values = _split(cls, row)
-        values["inputs"], values["output"] = tuple(row["inputs"]), tuple(row["output"])
+        values["inputs"], values["output"] = tuple(row["inputs"]), CHW(row["output"])
         return cls(**values)
 
 
@@ -109,8 +111,9 @@ class Report(dict):
         return self["rho"]
 
     @property
-    def input(self) -> tuple[int, int, int]:
-        return tuple(self["input"])
+    def input(self) -> Shape:
+        """The input shape (a CHW Shape)."""
+        return CHW(self["input"])
 
     @property
     def parameters(self) -> dict[str, Any]:

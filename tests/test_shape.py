@@ -24,7 +24,8 @@ def test_a_chw_shape_has_its_sides_by_name_and_is_the_tuple_it_was():
     c, h, w = s
     assert (c, h, w) == (16, 80, 80)
     assert json.dumps(s) == "[16, 80, 80]"          # the JSON of a shape is unchanged
-    assert repr(pickle.loads(pickle.dumps(s))) == "CHW(16, 80, 80)"
+    again = pickle.loads(pickle.dumps(s))
+    assert type(again) is CHW and again == s and repr(again) == "(16, 80, 80)"
 
 
 @pytest.mark.parametrize("dims, shown", [((16, 80, 80), "16x80x80"), ((3, 224, 224), "3x224x224"),

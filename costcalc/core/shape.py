@@ -6,7 +6,7 @@ of a layout class made by ``layout("CHW")``, one letter per dimension:
     C channels   H height   W width   T frames   N tokens   D features
 
 It has its ``layout``, ``rank`` (len(layout)), ``elements`` (the product of its sides),
-``text`` ("16x80x80", also its str()), and the name of each dimension its layout has
+``text`` ("16x80x80", also its str(); its repr is the tuple's), and the name of each dimension its layout has
 (``channels``, ``height``, ...; ``spatial`` is its T, H and W sides in order). Asked for a
 dimension its layout lacks, a shape raises ShapeError: never a wrong side.
 """
@@ -45,9 +45,6 @@ class Shape(tuple):
     text = property(text)
     __str__ = text.fget
     spatial = _missing("spatial sides")
-
-    def __repr__(self):
-        return f"{self.layout}{tuple.__repr__(self)}"
 
     def __reduce__(self):   # pickled as its layout and sides (sweep's worker processes)
         return _make, (self.layout, tuple(self))
