@@ -52,7 +52,7 @@ def storage(graph):
 def peak_activations(graph, bits):
     """(peak bytes, reference of what runs at the peak: a node's index, or ~k before the
     first, when graph input k is held): the graph's inputs and every output held from when
-    it is written until its last reader has run (the network's output is kept); a layer's
+    it is written until its last reader has run (the graph's outputs are kept); a layer's
     inputs and its output are held together while it runs."""
     nodes, owner = graph.nodes, storage(graph)
     size = {~k: shape.elements for k, (_, shape) in enumerate(graph.inputs)}
@@ -60,7 +60,7 @@ def peak_activations(graph, bits):
     for i, node in enumerate(nodes):
         for source in node.inputs:
             last_read[owner[source] if source >= 0 else source] = i
-    last = len(nodes) - 1
+    kept = {owner[ref] if ref >= 0 else ref for _, ref in graph.outputs}
     live = sum(size.values())
     peak, peak_at = live, ~0
     for i, node in enumerate(nodes):
@@ -70,9 +70,9 @@ def peak_activations(graph, bits):
         if live > peak:
             peak, peak_at = live, i
         for held in {owner[s] if s >= 0 else s for s in node.inputs}:
-            if last_read.get(held) == i and held != owner[last]:
+            if last_read.get(held) == i and held not in kept:
                 live -= size[held]
-        if owner[i] == i and i not in last_read and i != owner[last]:
+        if owner[i] == i and i not in last_read and i not in kept:
             live -= size[i]            # nothing reads it: freed at once
     return _bytes(peak, bits), peak_at
 
