@@ -9,7 +9,7 @@ DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
 
 HEADER = """# Layer types
 
-Generated from the docstrings in `costcalc/layers/__init__.py` (one class per type) by
+Generated from the docstrings in the modules of `costcalc/layers/` (one class per type) by
 `tests/test_docs.py`; run `python -m pytest tests/test_docs.py --update-golden` after
 changing a layer type. Symbols: D_k kernel side, M input channels, N output channels,
 D_f output side, g groups (see [formulas.md](formulas.md)). Every layer also accepts the

@@ -161,7 +161,7 @@ def quantities(graph, node):
         "in_width": first.width, "out_height": h, "out_width": w,
         "kernel_elements": kh * kw, "inputs": len(shapes),
         # a pooling's input as its PyTorch call receives it: padded first by F.pad where
-        # PyTorch's own padding cannot hold the layer's (costcalc/interop/export.py)
+        # PyTorch's own padding cannot hold the layer's (pool_pads, costcalc/layers/pool.py)
         "pooled_elements": pooled_elements(node, first),
         # how the PyTorch model computes it (the spec's torch_call): tools that hook
         # nn.Module calls or patch torch.nn.functional see one, the other, or neither
