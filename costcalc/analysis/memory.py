@@ -18,6 +18,7 @@ import os
 
 from costcalc.core.errors import SpecError, SpecErrors, did_you_mean, gather, show, unknown_keys
 from costcalc.core.limits import FORMS, LIMITS, quoted, written
+from costcalc.core.shape import text
 from costcalc.core.yamlload import Map, load_file
 
 ACTIVATION_BITS = (32, 16, 8)
@@ -85,12 +86,12 @@ def materialized(graph, bits):
     for node in graph.nodes:
         if node.type.view or not node.materialized:
             continue
-        c, (h, w) = node.shape.channels, node.shape.spatial
-        key = f"{h}x{w}"
+        shape = node.shape
+        key, c = shape.spatial, shape.channels
         if key not in largest or c > largest[key][0]:
-            largest[key] = (c, h * w)
-    return [{"resolution": key, "channels": c, "bytes": _bytes(c * hw, bits)}
-            for key, (c, hw) in largest.items()]
+            largest[key] = (c, shape.elements)
+    return [{"resolution": text(key), "channels": c, "bytes": _bytes(elements, bits)}
+            for key, (c, elements) in largest.items()]
 
 
 def model_bytes(learned, weight_bits, density=1.0, index_bits=0):
