@@ -209,3 +209,18 @@ def test_an_ignored_type_counts_0_and_the_rest_its_expression(tmp_path):
     assert mine.expression("mult_adds", "relu") is None
     assert mine.expression("mult_adds", "conv") == "mult_adds"
     assert mine.expression("params", "relu") == "params"
+
+
+def test_the_counting_code_names_no_layer_type():
+    """What a convention knows of a type is in conventions.yaml, what PyTorch does with it
+    in the type (always_linear, the pooling's padding): conventions.py names no type."""
+    import ast
+
+    from costcalc.counting import conventions as module
+    from costcalc.layers import canonical_types
+
+    tree = ast.parse(pathlib.Path(module.__file__).read_text())
+    texts = {node.value for node in ast.walk(tree)
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    assert texts & {t.name for t in canonical_types()} == set()
+    assert [t.name for t in canonical_types() if t.always_linear] == ["fc"]

@@ -167,7 +167,7 @@ def quantities(graph, node):
         # nn.Module calls or patch torch.nn.functional see one, the other, or neither
         "module": int(node.torch_call in ("module", "linear")),
         "functional": int(node.torch_call == "functional"),
-        "linear": int(node.torch_call == "linear" or node.type.name == "fc"),
+        "linear": int(node.torch_call == "linear" or node.type.always_linear),
     }
 
 

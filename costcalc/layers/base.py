@@ -137,11 +137,14 @@ class LayerType:
     ``view`` is True for the types whose output is a view of their input (no new memory,
     no bytes moved: flatten, dropout, identity, split, slice; docs/memory.md).
     ``widens`` is True for the types whose ``out`` the width multiplier thins.
+    ``always_linear`` is True for the types PyTorch computes by an nn.Linear whatever their
+    torch_call (fc: the conventions' ``linear`` quantity).
     """
 
     attrs = {}
     inputs = 1
     widens = False
+    always_linear = False
     view = False
     name = ""
     aliases = ()

@@ -204,6 +204,7 @@ class FullyConnected(LayerType):
     """
 
     attrs = {"out": ("channels", REQUIRED), "bias": ("bool", True), "scale": ("scale", False)}
+    always_linear = True
     widens = True
 
     def shape(self, a, shapes):

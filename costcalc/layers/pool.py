@@ -140,7 +140,7 @@ def pooled_elements(node, shape):
     """Elements of the tensor the exported pooling call receives: C x H x W of its input,
     or of the F.pad of it, C x (H + top + bottom) x (W + left + right), when the padding
     is uneven (what ptflops counts; docs/torch.md)."""
-    if node.type.name not in ("maxpool", "avgpool"):
+    if not isinstance(node.type, Pool):
         return shape.elements
     _, rows, cols, own = pool_pads(node, shape)
     c, h, w = shape
