@@ -90,7 +90,7 @@ def run(spec, options, label):
     """(graph, report) of ``spec`` (a loaded Spec; ``label`` is how the user named it):
     built at the options' settings, counted in their convention, annotated as they ask.
     The rows are lazy (report.LayerRows) only if asked and no annotation writes into them."""
-    with _no_gc():
+    with no_gc():
         built = graph(spec, options)
         measured = any(v is not None for v in options.memory)
         annotated = options.standard_conv or options.explain or measured
@@ -109,13 +109,13 @@ def report(spec, options, text_ok=False):
     """The report of ``spec`` (a path or a shipped name; YAML text or a dict too with
     ``text_ok``: the library, never the command line, where a SPEC with a line break is a
     file name) as a plain dict: ``costcalc SPEC`` and costcalc.analyze."""
-    with _no_gc():
+    with no_gc():
         loaded, label = load_given(spec) if text_ok else (load(spec), spec)
         loaded.resolve_params(options.overrides, "overrides" if text_ok else "--set")
         return run(loaded, options, label)[1]
 
 
-class _no_gc:
+class no_gc:
     """Many small objects and no cyclic garbage: the collector only slows it down, so it is
     off inside (and left as it was after)."""
 

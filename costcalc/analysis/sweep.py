@@ -84,6 +84,14 @@ def _build(spec, options, where):
 
 def points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention="paper",
            progress=None):
+    """The grid, alpha-major: [{"alpha", "rho", "resolution", "mult_adds", "params"}] (see
+    ``_points``), computed with the garbage collector off, as the pipeline runs."""
+    with pipeline.no_gc():
+        return _points(spec, alphas, rhos, resolutions, overrides, convention, progress)
+
+
+def _points(spec, alphas, rhos=None, resolutions=None, overrides=None, convention="paper",
+           progress=None):
     """The grid, alpha-major: [{"alpha", "rho", "resolution", "mult_adds", "params"}].
 
     Give ``rhos`` or ``resolutions`` (input sides); with resolutions, ``rho`` is
