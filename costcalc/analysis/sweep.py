@@ -20,6 +20,7 @@ from collections import Counter
 from costcalc.analysis import pipeline
 from costcalc.core.errors import SpecError
 from costcalc.core.limits import LIMITS, quoted
+from costcalc.core.model import Settings
 from costcalc.core.shape import ShapeError, text
 from costcalc.analysis.report import count_totals
 
@@ -119,8 +120,8 @@ def _points(spec, alphas, rhos=None, resolutions=None, overrides=None, conventio
     for alpha in alphas:
         graph = None
         for rho, side in axis:
-            options = base.replace(alpha=alpha, rho=1.0 if side else rho, resolution=side)
-            image = input_shape(spec, options.settings)
+            point = {"alpha": alpha, "rho": 1.0 if side else rho, "resolution": side}
+            image = input_shape(spec, Settings(overrides=overrides, **point))
             where = f"alpha {alpha:g}, input {text(image.spatial)}"
             counts = None
             if graph is not None and reuse:
@@ -129,7 +130,7 @@ def _points(spec, alphas, rhos=None, resolutions=None, overrides=None, conventio
                 except ShapeError:  # a full build reports it at its line
                     counts = None
             if counts is None:
-                built = _build(spec, options, where)
+                built = _build(spec, base.replace(**point), where)   # the one pipeline
                 if not result:   # the first point: always a full build
                     report = _check_work(total, len(built.nodes)) and progress
                     if report:
