@@ -114,7 +114,7 @@ def check_memory(graph, device=None):
 
 
 def from_graph(graph, device=None):
-    """The nn.Module of a costcalc Graph (costcalc.graph.build), made on ``device``
+    """The nn.Module of a costcalc Graph (costcalc.build.graph.build), made on ``device``
     (torch's default device when None) within LIMITS (check_memory)."""
     check_memory(graph, device)
     plan = Plan(graph)
@@ -134,6 +134,6 @@ def build(spec, alpha=1.0, rho=1.0, resolution=None, params=None, device=None):
     ``device="meta"`` makes one without memory for its weights, of any size. On another
     device, parameters and buffers past LIMITS['values'] raise a SpecError at the layer
     that passes it. A bad spec or setting raises costcalc.SpecError (a
-    ValueError); a layer PyTorch cannot compute exactly, costcalc.export.ExportError
+    ValueError); a layer PyTorch cannot compute exactly, costcalc.interop.export.ExportError
     (one too)."""
     return from_graph(build_graph(spec, alpha, rho, resolution, params), device)
